@@ -1,0 +1,2 @@
+//! The `ferrocast` binary.
+fn main() {}

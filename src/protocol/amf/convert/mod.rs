@@ -1,0 +1,1 @@
+//! serde bridge for [`AmfValue`](super::AmfValue). STUB.
