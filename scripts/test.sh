@@ -60,3 +60,30 @@ else
   log "cargo test (cargo-nextest not installed)"
   cargo test --locked --no-fail-fast
 fi
+
+# --- fuzz smoke -----------------------------------------------------------------------
+# The corpus replay above runs on stable inside `cargo test`. Here each cargo-fuzz
+# target also runs briefly with coverage guidance (FUZZ_SECONDS each; 0 skips).
+# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 allows them on stable.
+FUZZ_SECONDS="${FUZZ_SECONDS:-5}"
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    log "installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+  fi
+  log "fuzz smoke: ${FUZZ_SECONDS}s per target"
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  (
+    cd fuzz
+    export RUSTC_BOOTSTRAP=1
+    cargo fuzz build --sanitizer none
+    for target in $(cargo fuzz list); do
+      mkdir -p "$scratch/$target" "corpus/$target"
+      # New inputs go to the scratch dir; the committed corpus is only read.
+      cargo fuzz run --sanitizer none "$target" "$scratch/$target" "corpus/$target" -- \
+        -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 2>&1 | tail -n 1
+    done
+  )
+fi
+log "all checks passed"
