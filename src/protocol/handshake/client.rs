@@ -110,7 +110,8 @@ impl ClientHandshake {
                 flash_version,
             } => {
                 c1[4..8].copy_from_slice(&flash_version);
-                let d = digest::imprint_packet_digest(&mut c1, schema, &FP_KEY[..FP_KEY_DIGEST_LEN]);
+                let d =
+                    digest::imprint_packet_digest(&mut c1, schema, &FP_KEY[..FP_KEY_DIGEST_LEN]);
                 Some((schema, d))
             }
         };
@@ -155,7 +156,9 @@ impl ClientHandshake {
                 State::AwaitS0 => {
                     let Some((&version, rest)) = input.split_first() else {
                         self.state = State::AwaitS0;
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     // librtmp only warns when S0 differs from C0; we asked for 3,
                     // and anything else (RTMPE) could not be read past S2.
@@ -168,7 +171,9 @@ impl ClientHandshake {
                 State::AwaitS1 { mut s1 } => {
                     let Some(s1_packet) = s1.fill(&mut input) else {
                         self.state = State::AwaitS1 { s1 };
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     let (kind, c2) = self.answer_s1(s1_packet, rng)?;
                     send.put_slice(&c2);
@@ -192,7 +197,9 @@ impl ClientHandshake {
                             peer_epoch,
                             peer_version,
                         };
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     let reply_check = self.check_s2(s2_packet, kind)?;
                     let outcome = HandshakeOutcome {
@@ -273,5 +280,233 @@ impl ClientHandshake {
         } else {
             ReplyCheck::Mismatched
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    const DIGEST_FIRST: ClientMode = ClientMode::Digest {
+        schema: DigestSchema::DigestFirst,
+        flash_version: [9, 0, 124, 2],
+    };
+
+    fn config(mode: ClientMode, verify_server: bool) -> ClientConfig {
+        ClientConfig {
+            mode,
+            verify_server,
+        }
+    }
+
+    fn start(config: ClientConfig) -> (ClientHandshake, Vec<u8>) {
+        let (client, c0c1) = ClientHandshake::start(config, 0x0102_0304, &mut rng(3));
+        (client, c0c1.to_vec())
+    }
+
+    /// S0+S1+S2 as ffmpeg's listen mode answers: S1 with a zero version, S2 =
+    /// C1 with time2 zeroed (`rtmp_server_handshake`).
+    fn ffmpeg_style_simple_answer(c1: &[u8]) -> (Vec<u8>, [u8; HANDSHAKE_PACKET_LEN]) {
+        let mut s1 = [0x42u8; HANDSHAKE_PACKET_LEN];
+        s1[..4].copy_from_slice(&[0, 0, 0, 9]);
+        s1[4..8].fill(0);
+        let mut out = vec![3];
+        out.extend_from_slice(&s1);
+        out.extend_from_slice(&c1[..4]);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&c1[8..]);
+        (out, s1)
+    }
+
+    #[test]
+    fn simple_c1_has_our_time_and_a_zero_version() {
+        let (_, c0c1) = start(config(ClientMode::Simple, false));
+        assert_eq!(c0c1.len(), 1 + HANDSHAKE_PACKET_LEN);
+        assert_eq!(&c0c1[..9], &[3, 1, 2, 3, 4, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn digest_c1_carries_the_flash_version_and_a_valid_digest_in_the_chosen_layout() {
+        for (schema, field) in [
+            (DigestSchema::DigestFirst, 8),
+            (DigestSchema::KeyFirst, 772),
+        ] {
+            let mode = ClientMode::Digest {
+                schema,
+                flash_version: [11, 2, 202, 235],
+            };
+            let (_, c0c1) = start(config(mode, false));
+            assert_eq!(&c0c1[5..9], &[11, 2, 202, 235]);
+            assert!(naive_has_digest(&c0c1[1..], field, FP_TEXT));
+            assert!(!naive_has_digest(&c0c1[1..], 780 - field, FP_TEXT));
+        }
+    }
+
+    #[test]
+    fn completes_a_simple_handshake_against_an_ffmpeg_style_server() {
+        for mode in [ClientMode::Simple, DIGEST_FIRST] {
+            let (mut client, c0c1) = start(config(mode, true));
+            let (answer, s1) = ffmpeg_style_simple_answer(&c0c1[1..]);
+            let step = client.handle_input(&answer, 0, &mut rng(4)).unwrap();
+            let HandshakeStep::Done { send, outcome } = step else {
+                panic!("not done")
+            };
+            assert_eq!(&send[..], &s1[..], "C2 echoes S1 verbatim");
+            assert_eq!(outcome.kind, HandshakeKind::Simple);
+            assert_eq!(outcome.peer_epoch, 9);
+            assert_eq!(outcome.reply_check, ReplyCheck::Echoed);
+            assert!(outcome.remaining.is_empty());
+        }
+    }
+
+    #[test]
+    fn sends_a_signed_c2_as_soon_as_a_digest_s1_is_in() {
+        let (mut client, _) = start(config(DIGEST_FIRST, true));
+        let s1 = hand_built_digest_s1(8, [1, 2, 3, 4], 22);
+        let mut input = vec![3];
+        input.extend_from_slice(&s1);
+        let step = client.handle_input(&input, 0, &mut rng(4)).unwrap();
+        let HandshakeStep::Continue { send: c2 } = step else {
+            panic!("done too early")
+        };
+        assert_eq!(c2.len(), HANDSHAKE_PACKET_LEN);
+        // ffmpeg: C2 signature keyed with HMAC(62-byte player key, S1 digest).
+        assert!(naive_has_signature(&c2, &s1[22..54], FP_TEXT));
+    }
+
+    #[test]
+    fn finds_the_server_digest_in_the_other_layout_too() {
+        let (mut client, c0c1) = start(config(DIGEST_FIRST, true));
+        let s1 = hand_built_digest_s1(772, [200; 4], 848);
+        let mut s2 = [0x33u8; HANDSHAKE_PACKET_LEN];
+        let client_digest_pos = naive_digest_pos(&c0c1[1..], 8);
+        naive_sign(&mut s2, &c0c1[1 + client_digest_pos..][..32], FMS_TEXT);
+        let mut input = vec![3];
+        input.extend_from_slice(&s1);
+        input.extend_from_slice(&s2);
+        input.extend_from_slice(b"after");
+        let step = client.handle_input(&input, 0, &mut rng(4)).unwrap();
+        let outcome = step.outcome().unwrap();
+        assert_eq!(
+            outcome.kind,
+            HandshakeKind::Digest {
+                schema: DigestSchema::KeyFirst
+            }
+        );
+        assert_eq!(outcome.peer_version, [3, 5, 1, 1]);
+        assert_eq!(outcome.reply_check, ReplyCheck::Signed);
+        assert_eq!(&outcome.remaining[..], b"after");
+    }
+
+    #[test]
+    fn a_versioned_s1_without_digest_falls_back_to_simple_unless_verifying() {
+        let mut s1 = hand_built_digest_s1(8, [1, 2, 3, 4], 22);
+        s1[100] ^= 1;
+        let mut input = vec![3];
+        input.extend_from_slice(&s1);
+
+        let (mut lenient, _) = start(config(DIGEST_FIRST, false));
+        let step = lenient.handle_input(&input, 0, &mut rng(4)).unwrap();
+        assert_eq!(
+            &step.send()[..],
+            &s1[..],
+            "C2 echoes S1, as ffmpeg publishing does"
+        );
+
+        let (mut strict, _) = start(config(DIGEST_FIRST, true));
+        assert_eq!(
+            strict.handle_input(&input, 0, &mut rng(4)),
+            Err(HandshakeError::ServerDigestInvalid {
+                version: [3, 5, 1, 1]
+            })
+        );
+        assert_eq!(
+            strict.handle_input(&[], 0, &mut rng(4)),
+            Err(HandshakeError::Finished)
+        );
+    }
+
+    #[test]
+    fn a_bad_s2_signature_is_reported_or_refused_when_verifying() {
+        let s1 = hand_built_digest_s1(8, [1, 2, 3, 4], 22);
+        let mut input = vec![3];
+        input.extend_from_slice(&s1);
+        input.extend_from_slice(&[0x77; HANDSHAKE_PACKET_LEN]);
+
+        let (mut lenient, _) = start(config(DIGEST_FIRST, false));
+        let step = lenient.handle_input(&input, 0, &mut rng(4)).unwrap();
+        assert_eq!(step.outcome().unwrap().reply_check, ReplyCheck::Mismatched);
+
+        let (mut strict, _) = start(config(DIGEST_FIRST, true));
+        assert_eq!(
+            strict.handle_input(&input, 0, &mut rng(4)),
+            Err(HandshakeError::ServerSignatureInvalid {
+                schema: DigestSchema::DigestFirst
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_an_encrypted_or_unknown_s0() {
+        let (mut client, _) = start(ClientConfig::default());
+        assert_eq!(
+            client.handle_input(&[6], 0, &mut rng(4)),
+            Err(HandshakeError::EncryptedNotSupported {
+                version: 6,
+                packet: "S0"
+            })
+        );
+        let (mut client, _) = start(ClientConfig::default());
+        assert_eq!(
+            client.handle_input(&[0x16], 0, &mut rng(4)),
+            Err(HandshakeError::UnsupportedVersion {
+                version: 0x16,
+                packet: "S0"
+            })
+        );
+    }
+
+    #[test]
+    fn every_prefix_and_random_corruption_of_a_server_answer_never_panics() {
+        let (_, c0c1) = start(config(DIGEST_FIRST, false));
+        let (mut answer, _) = ffmpeg_style_simple_answer(&c0c1[1..]);
+        answer.extend_from_slice(b"rest");
+        for verify_server in [false, true] {
+            for len in 0..=answer.len() {
+                let (mut client, _) = start(config(DIGEST_FIRST, verify_server));
+                let step = client.handle_input(&answer[..len], 0, &mut rng(4)).unwrap();
+                assert_eq!(step.outcome().is_some(), len > 2 * HANDSHAKE_PACKET_LEN);
+            }
+        }
+        let mut r = rng(17);
+        for round in 0..256 {
+            let mut a = answer.clone();
+            for _ in 0..1 + rand::Rng::random_range(&mut r, 0..8) {
+                let i = rand::Rng::random_range(&mut r, 0..a.len());
+                a[i] = rand::Rng::random(&mut r);
+            }
+            let (mut client, _) = start(config(DIGEST_FIRST, round % 2 == 0));
+            let cut = rand::Rng::random_range(&mut r, 0..=a.len());
+            let _ = client.handle_input(&a[..cut], 0, &mut r);
+            let _ = client.handle_input(&a[cut..], 0, &mut r);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_server_bytes_never_panic(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..4000),
+            cut in 0usize..4000,
+            verify_server: bool,
+        ) {
+            let mut data = data;
+            if let Some(first) = data.first_mut() { *first = 3; }
+            let (mut client, _) = start(config(DIGEST_FIRST, verify_server));
+            let cut = cut.min(data.len());
+            let mut r = rng(6);
+            let _ = client.handle_input(&data[..cut], 0, &mut r);
+            let _ = client.handle_input(&data[cut..], 0, &mut r);
+        }
     }
 }

@@ -270,7 +270,7 @@ mod tests {
         p[772..776].copy_from_slice(&[255, 255, 217, 0]);
         assert_eq!(DigestSchema::DigestFirst.digest_offset(&p), 739);
         assert_eq!(DigestSchema::KeyFirst.digest_offset(&p), 1503);
-        assert!(739 + DIGEST_LEN <= 772 && 1503 + DIGEST_LEN <= HANDSHAKE_PACKET_LEN);
+        const { assert!(739 + DIGEST_LEN <= 772 && 1503 + DIGEST_LEN <= HANDSHAKE_PACKET_LEN) };
     }
 
     #[test]
@@ -318,7 +318,10 @@ mod tests {
     #[test]
     fn imprinted_digest_validates_independently_and_breaks_on_any_flipped_byte() {
         let mut rng = rng(7);
-        for (schema, field) in [(DigestSchema::DigestFirst, 8), (DigestSchema::KeyFirst, 772)] {
+        for (schema, field) in [
+            (DigestSchema::DigestFirst, 8),
+            (DigestSchema::KeyFirst, 772),
+        ] {
             let mut p = [0u8; HANDSHAKE_PACKET_LEN];
             rand::RngCore::fill_bytes(&mut rng, &mut p);
             imprint_packet_digest(&mut p, schema, &FMS_KEY[..FMS_KEY_DIGEST_LEN]);
@@ -326,7 +329,10 @@ mod tests {
             for i in (0..HANDSHAKE_PACKET_LEN).step_by(97) {
                 let mut bad = p;
                 bad[i] ^= 0x01;
-                assert!(verify_packet_digest(&bad, schema, &FMS_KEY[..36]).is_none(), "{i}");
+                assert!(
+                    verify_packet_digest(&bad, schema, &FMS_KEY[..36]).is_none(),
+                    "{i}"
+                );
             }
         }
     }

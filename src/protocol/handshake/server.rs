@@ -97,7 +97,9 @@ impl ServerHandshake {
                 State::AwaitC0 => {
                     let Some((&version, rest)) = input.split_first() else {
                         self.state = State::AwaitC0;
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     // Spec §5.2.2: "A server that does not recognize the client's
                     // requested version SHOULD respond with 3"; we close instead,
@@ -111,7 +113,9 @@ impl ServerHandshake {
                 State::AwaitC1 { mut c1 } => {
                     let Some(c1_packet) = c1.fill(&mut input) else {
                         self.state = State::AwaitC1 { c1 };
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     let awaiting = answer_c1(c1_packet, now_ms, rng, &mut send);
                     self.state = State::AwaitC2(Box::new(awaiting));
@@ -119,7 +123,9 @@ impl ServerHandshake {
                 State::AwaitC2(mut awaiting) => {
                     let Some(c2) = awaiting.c2.fill(&mut input) else {
                         self.state = State::AwaitC2(awaiting);
-                        return Ok(HandshakeStep::Continue { send: send.freeze() });
+                        return Ok(HandshakeStep::Continue {
+                            send: send.freeze(),
+                        });
                     };
                     let reply_check = check_c2(c2, &awaiting.s1, awaiting.s1_digest.as_ref());
                     let outcome = HandshakeOutcome {
@@ -246,7 +252,10 @@ mod tests {
         for version in [6u8, 8, 9] {
             assert_eq!(
                 serve(&[version]),
-                Err(HandshakeError::EncryptedNotSupported { version, packet: "C0" })
+                Err(HandshakeError::EncryptedNotSupported {
+                    version,
+                    packet: "C0"
+                })
             );
         }
     }
@@ -257,7 +266,10 @@ mod tests {
         for version in [0u8, 1, 2, 4, 5, 7, 10, 31, 32, 0x16, b'G', 255] {
             assert_eq!(
                 serve(&[version, 0, 0]),
-                Err(HandshakeError::UnsupportedVersion { version, packet: "C0" })
+                Err(HandshakeError::UnsupportedVersion {
+                    version,
+                    packet: "C0"
+                })
             );
         }
     }
@@ -266,14 +278,20 @@ mod tests {
     fn refuses_more_input_after_an_error() {
         let mut server = ServerHandshake::new();
         assert!(server.handle_input(&[6], 0, &mut rng(1)).is_err());
-        assert_eq!(server.handle_input(&[3], 0, &mut rng(1)), Err(HandshakeError::Finished));
+        assert_eq!(
+            server.handle_input(&[3], 0, &mut rng(1)),
+            Err(HandshakeError::Finished)
+        );
     }
 
     #[test]
     fn rejects_captured_rtmpe_c0_from_rtmpdump() {
         assert_eq!(
             serve(RTMPDUMP_RTMPE_C0C1),
-            Err(HandshakeError::EncryptedNotSupported { version: 6, packet: "C0" })
+            Err(HandshakeError::EncryptedNotSupported {
+                version: 6,
+                packet: "C0"
+            })
         );
     }
 
@@ -357,7 +375,12 @@ mod tests {
         let s1 = &out[1..1 + HANDSHAKE_PACKET_LEN];
         let outcome = server.handle_input(s1, 0, &mut rng(2)).unwrap();
         let outcome = outcome.outcome().unwrap();
-        assert_eq!(outcome.kind, HandshakeKind::Digest { schema: DigestSchema::DigestFirst });
+        assert_eq!(
+            outcome.kind,
+            HandshakeKind::Digest {
+                schema: DigestSchema::DigestFirst
+            }
+        );
         assert_eq!(outcome.reply_check, ReplyCheck::Echoed);
     }
 
@@ -374,7 +397,9 @@ mod tests {
     #[test]
     fn completes_with_a_garbage_c2_and_reports_the_mismatch() {
         let (mut server, _) = answer(FFMPEG_C0C1);
-        let step = server.handle_input(&[0xAB; HANDSHAKE_PACKET_LEN], 0, &mut rng(2)).unwrap();
+        let step = server
+            .handle_input(&[0xAB; HANDSHAKE_PACKET_LEN], 0, &mut rng(2))
+            .unwrap();
         assert_eq!(step.outcome().unwrap().reply_check, ReplyCheck::Mismatched);
     }
 
@@ -386,7 +411,9 @@ mod tests {
         all.extend_from_slice(&out[1..1 + HANDSHAKE_PACKET_LEN]); // C2 = S1 echo
         all.extend_from_slice(b"\x02chunk stream starts here");
         let step = serve(&all).unwrap();
-        let HandshakeStep::Done { send, outcome } = step else { panic!("not done") };
+        let HandshakeStep::Done { send, outcome } = step else {
+            panic!("not done")
+        };
         assert_eq!(send.len(), 1 + 2 * HANDSHAKE_PACKET_LEN);
         assert_eq!(&outcome.remaining[..], b"\x02chunk stream starts here");
         assert_eq!(outcome.reply_check, ReplyCheck::Echoed);
@@ -395,8 +422,13 @@ mod tests {
     #[test]
     fn refuses_input_after_completion() {
         let (mut server, out) = answer(RTMPDUMP_C0C1);
-        server.handle_input(&out[1..1 + HANDSHAKE_PACKET_LEN], 0, &mut rng(1)).unwrap();
-        assert_eq!(server.handle_input(b"x", 0, &mut rng(1)), Err(HandshakeError::Finished));
+        server
+            .handle_input(&out[1..1 + HANDSHAKE_PACKET_LEN], 0, &mut rng(1))
+            .unwrap();
+        assert_eq!(
+            server.handle_input(b"x", 0, &mut rng(1)),
+            Err(HandshakeError::Finished)
+        );
     }
 
     #[test]

@@ -107,17 +107,45 @@ pub(super) fn hand_built_digest_c1(
     field_bytes: [u8; 4],
     expected_pos: usize,
 ) -> [u8; HANDSHAKE_PACKET_LEN] {
-    let mut c1 = [0u8; HANDSHAKE_PACKET_LEN];
-    for (i, b) in c1.iter_mut().enumerate() {
+    hand_built_digest_packet(field, field_bytes, expected_pos, [9, 0, 124, 2], FP_TEXT)
+}
+
+/// A hand-built digest S1 like librtmp's `SHandShake` sends (version 3.5.1.1),
+/// keyed with the 36-byte server key; otherwise as [`hand_built_digest_c1`].
+pub(super) fn hand_built_digest_s1(
+    field: usize,
+    field_bytes: [u8; 4],
+    expected_pos: usize,
+) -> [u8; HANDSHAKE_PACKET_LEN] {
+    hand_built_digest_packet(field, field_bytes, expected_pos, [3, 5, 1, 1], FMS_TEXT)
+}
+
+fn hand_built_digest_packet(
+    field: usize,
+    field_bytes: [u8; 4],
+    expected_pos: usize,
+    version: [u8; 4],
+    key_text: &[u8],
+) -> [u8; HANDSHAKE_PACKET_LEN] {
+    let mut p = [0u8; HANDSHAKE_PACKET_LEN];
+    for (i, b) in p.iter_mut().enumerate() {
         *b = (i * 7 + 3) as u8;
     }
-    c1[..4].copy_from_slice(&[0, 0, 0x12, 0x34]);
-    c1[4..8].copy_from_slice(&[9, 0, 124, 2]);
-    c1[field..field + 4].copy_from_slice(&field_bytes);
-    assert_eq!(naive_digest_pos(&c1, field), expected_pos);
-    let mut data = c1[..expected_pos].to_vec();
-    data.extend_from_slice(&c1[expected_pos + 32..]);
-    let digest = naive_hmac(FP_TEXT, &data);
-    c1[expected_pos..expected_pos + 32].copy_from_slice(&digest);
-    c1
+    p[..4].copy_from_slice(&[0, 0, 0x12, 0x34]);
+    p[4..8].copy_from_slice(&version);
+    p[field..field + 4].copy_from_slice(&field_bytes);
+    assert_eq!(naive_digest_pos(&p, field), expected_pos);
+    let mut data = p[..expected_pos].to_vec();
+    data.extend_from_slice(&p[expected_pos + 32..]);
+    let digest = naive_hmac(key_text, &data);
+    p[expected_pos..expected_pos + 32].copy_from_slice(&digest);
+    p
+}
+
+/// Signs `reply` in place the naive way: its last 32 bytes become
+/// HMAC(HMAC(full key, peer digest), reply[..1504]).
+pub(super) fn naive_sign(reply: &mut [u8; HANDSHAKE_PACKET_LEN], peer_digest: &[u8], text: &[u8]) {
+    let signing_key = naive_hmac(&full_key(text), peer_digest);
+    let signature = naive_hmac(&signing_key, &reply[..1504]);
+    reply[1504..].copy_from_slice(&signature);
 }
