@@ -38,7 +38,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let [options, piece, peer @ ..] = data else {
         return;
     };
-    let piece = if *piece == 0 { usize::MAX } else { usize::from(*piece) };
+    let piece = if *piece == 0 {
+        usize::MAX
+    } else {
+        usize::from(*piece)
+    };
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
 
     // Mostly start with a valid version byte so the fuzzer reaches C1/S1.
@@ -60,18 +64,30 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if options & 1 == 0 {
         let mut server = ServerHandshake::new();
         feed(&mut |chunk| {
-            matches!(server.handle_input(chunk, 7, &mut rng), Ok(HandshakeStep::Continue { .. }))
+            matches!(
+                server.handle_input(chunk, 7, &mut rng),
+                Ok(HandshakeStep::Continue { .. })
+            )
         });
     } else {
         let mode = match (options >> 1) & 3 {
             0 => ClientMode::Simple,
-            1 => ClientMode::Digest { schema: DigestSchema::KeyFirst, flash_version: [128, 0, 3, 2] },
+            1 => ClientMode::Digest {
+                schema: DigestSchema::KeyFirst,
+                flash_version: [128, 0, 3, 2],
+            },
             _ => ClientMode::default(),
         };
-        let config = ClientConfig { mode, verify_server: options & 8 != 0 };
+        let config = ClientConfig {
+            mode,
+            verify_server: options & 8 != 0,
+        };
         let (mut client, _c0c1) = ClientHandshake::start(config, 7, &mut rng);
         feed(&mut |chunk| {
-            matches!(client.handle_input(chunk, 7, &mut rng), Ok(HandshakeStep::Continue { .. }))
+            matches!(
+                client.handle_input(chunk, 7, &mut rng),
+                Ok(HandshakeStep::Continue { .. })
+            )
         });
     }
 });

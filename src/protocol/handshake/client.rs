@@ -130,8 +130,9 @@ impl ClientHandshake {
     /// Feeds bytes read from the server. Returns C2 once S1 is in and, once S2
     /// is in, the outcome with any bytes that followed S2.
     ///
-    /// `now_ms` and `rng` are used for C2 (the digest C2 is random bytes plus a
-    /// signature).
+    /// `rng` fills a digest C2 (random bytes plus a signature). `now_ms` is
+    /// taken for symmetry with the server and is unused today: a simple C2 is a
+    /// verbatim echo of S1, time2 included (see the doc page).
     ///
     /// # Errors
     ///
@@ -147,7 +148,7 @@ impl ClientHandshake {
         now_ms: u32,
         rng: &mut R,
     ) -> Result<HandshakeStep, HandshakeError> {
-        let _ = now_ms; // C2 echoes S1 verbatim (time2 included) or is signed random.
+        let _ = now_ms;
         let mut send = BytesMut::new();
         loop {
             // Any early return below leaves `Finished` behind unless the arm
