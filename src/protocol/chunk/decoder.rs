@@ -248,11 +248,7 @@ impl ChunkDecoder {
 
     /// Parses the message header and extended timestamp following `basic`.
     /// `Ok(None)` if `buf` is too short; nothing is changed either way.
-    fn parse_header(
-        &self,
-        buf: &[u8],
-        basic: BasicHeader,
-    ) -> Result<Option<Parsed>, ChunkError> {
+    fn parse_header(&self, buf: &[u8], basic: BasicHeader) -> Result<Option<Parsed>, ChunkError> {
         let BasicHeader { fmt, csid, len } = basic;
         let prev = self.streams.get(&csid);
         if prev.is_none() && self.streams.len() >= self.limits.max_chunk_streams {
@@ -286,7 +282,8 @@ impl ChunkDecoder {
         };
         let (length, type_id, stream_id) = match (fmt, prev) {
             (0 | 1, _) => {
-                let (Some(length), Some(type_id)) = (array_at::<3>(buf, pos), array_at::<1>(buf, pos + 3))
+                let (Some(length), Some(type_id)) =
+                    (array_at::<3>(buf, pos), array_at::<1>(buf, pos + 3))
                 else {
                     return Ok(None);
                 };

@@ -106,9 +106,8 @@ impl ChunkEncoder {
     ) -> Result<(), ChunkError> {
         let layout = self.layout(header, payload.len())?;
         let chunks = chunk_count(payload.len(), layout.chunk_size);
-        let mut headers = BytesMut::with_capacity(
-            layout.first_len + (chunks - 1) * layout.continuation_len,
-        );
+        let mut headers =
+            BytesMut::with_capacity(layout.first_len + (chunks - 1) * layout.continuation_len);
         headers.put_slice(&layout.first[..layout.first_len]);
         for _ in 1..chunks {
             headers.put_slice(&layout.continuation[..layout.continuation_len]);
@@ -139,9 +138,7 @@ impl ChunkEncoder {
         let header = msg.header();
         let layout = self.layout(&header, msg.payload.len())?;
         let chunks = chunk_count(msg.payload.len(), layout.chunk_size);
-        dst.reserve(
-            layout.first_len + (chunks - 1) * layout.continuation_len + msg.payload.len(),
-        );
+        dst.reserve(layout.first_len + (chunks - 1) * layout.continuation_len + msg.payload.len());
         dst.put_slice(&layout.first[..layout.first_len]);
         for (i, piece) in msg.payload.chunks(layout.chunk_size).enumerate() {
             if i > 0 {
@@ -215,9 +212,8 @@ impl ChunkEncoder {
             },
         );
         let chunk_size = usize::try_from(self.chunk_size).unwrap_or(usize::MAX);
-        self.bytes_written += (first_len
-            + (chunk_count(len, chunk_size) - 1) * continuation_len
-            + len) as u64;
+        self.bytes_written +=
+            (first_len + (chunk_count(len, chunk_size) - 1) * continuation_len + len) as u64;
         Ok(Layout {
             first,
             first_len,

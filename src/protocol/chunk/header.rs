@@ -107,7 +107,11 @@ mod tests {
         assert_eq!(encoded(3, 63), [0xFF]);
         assert_eq!(
             parse_basic_header(&[0x83]),
-            Some(BasicHeader { fmt: 2, csid: 3, len: 1 })
+            Some(BasicHeader {
+                fmt: 2,
+                csid: 3,
+                len: 1
+            })
         );
     }
 
@@ -117,7 +121,11 @@ mod tests {
         assert_eq!(encoded(0, 319), [0x00, 0xFF]);
         assert_eq!(
             parse_basic_header(&[0x40, 0x00]),
-            Some(BasicHeader { fmt: 1, csid: 64, len: 2 })
+            Some(BasicHeader {
+                fmt: 1,
+                csid: 64,
+                len: 2
+            })
         );
         assert_eq!(parse_basic_header(&[0x40]), None);
     }
@@ -129,7 +137,11 @@ mod tests {
         assert_eq!(encoded(3, 65_599), [0xC1, 0xFF, 0xFF]);
         assert_eq!(
             parse_basic_header(&[0xC1, 0xFF, 0xFF]),
-            Some(BasicHeader { fmt: 3, csid: 65_599, len: 3 })
+            Some(BasicHeader {
+                fmt: 3,
+                csid: 65_599,
+                len: 3
+            })
         );
         assert_eq!(parse_basic_header(&[0x01, 0xFF]), None);
     }
@@ -139,7 +151,11 @@ mod tests {
         // The spec allows any csid in 64..=65599 in the 3-byte form.
         assert_eq!(
             parse_basic_header(&[0x01, 0x05, 0x00]),
-            Some(BasicHeader { fmt: 0, csid: 69, len: 3 })
+            Some(BasicHeader {
+                fmt: 0,
+                csid: 69,
+                len: 3
+            })
         );
     }
 

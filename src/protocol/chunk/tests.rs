@@ -46,7 +46,9 @@ fn set_chunk_size(size: u32) -> RawMessage {
 /// Spec §5.3.2.1, example 1: four 32-byte audio messages on csid 3, message
 /// stream 12345, timestamps 1000, 1020, 1040, 1060 → formats 0, 2, 3, 3.
 fn spec_example_1() -> (Vec<u8>, Vec<RawMessage>) {
-    let mut v = vec![0x03, 0x00, 0x03, 0xE8, 0x00, 0x00, 0x20, 0x08, 0x39, 0x30, 0x00, 0x00];
+    let mut v = vec![
+        0x03, 0x00, 0x03, 0xE8, 0x00, 0x00, 0x20, 0x08, 0x39, 0x30, 0x00, 0x00,
+    ];
     v.extend_from_slice(&[0xA1; 32]);
     v.extend_from_slice(&[0x83, 0x00, 0x00, 0x14]);
     v.extend_from_slice(&[0xA2; 32]);
@@ -67,7 +69,9 @@ fn spec_example_1() -> (Vec<u8>, Vec<RawMessage>) {
 /// timestamp 1000, chunk size 128 → a format 0 chunk and two format 3 chunks.
 fn spec_example_2() -> (Vec<u8>, RawMessage) {
     let payload: Vec<u8> = (0..307u32).map(|i| i as u8).collect();
-    let mut v = vec![0x04, 0x00, 0x03, 0xE8, 0x00, 0x01, 0x33, 0x09, 0x3A, 0x30, 0x00, 0x00];
+    let mut v = vec![
+        0x04, 0x00, 0x03, 0xE8, 0x00, 0x01, 0x33, 0x09, 0x3A, 0x30, 0x00, 0x00,
+    ];
     v.extend_from_slice(&payload[..128]);
     v.push(0xC4);
     v.extend_from_slice(&payload[128..256]);
@@ -81,7 +85,9 @@ fn spec_example_2() -> (Vec<u8>, RawMessage) {
 /// continuation chunk (ffmpeg rtmppkt.c `ff_rtmp_packet_write`).
 fn extended_vector(repeat: bool) -> (Vec<u8>, RawMessage) {
     let payload: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
-    let mut v = vec![0x06, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0xC8, 0x09, 0x01, 0x00, 0x00, 0x00];
+    let mut v = vec![
+        0x06, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0xC8, 0x09, 0x01, 0x00, 0x00, 0x00,
+    ];
     v.extend_from_slice(&[0x01, 0x00, 0x00, 0x00]);
     v.extend_from_slice(&payload[..128]);
     v.push(0xC6);
@@ -101,7 +107,10 @@ fn decodes_spec_example_1_audio_sequence_with_formats_0_2_3_3() {
 #[test]
 fn encodes_spec_example_1_with_the_same_header_compression() {
     let (bytes, msgs) = spec_example_1();
-    assert_eq!(encode_all(&mut ChunkEncoder::new(), &msgs).as_ref(), &bytes[..]);
+    assert_eq!(
+        encode_all(&mut ChunkEncoder::new(), &msgs).as_ref(),
+        &bytes[..]
+    );
 }
 
 #[test]
@@ -122,7 +131,7 @@ fn encodes_spec_example_2_byte_for_byte() {
 fn decodes_all_three_basic_header_forms() {
     for csid in [2, 63, 64, 319, 320, 1000, 65_599] {
         let msg = raw(csid, 5, 20, 0, b"hello");
-        let bytes = encode_all(&mut ChunkEncoder::new(), &[msg.clone()]);
+        let bytes = encode_all(&mut ChunkEncoder::new(), std::slice::from_ref(&msg));
         let expected_basic_len = match csid {
             2..=63 => 1,
             64..=319 => 2,
@@ -151,7 +160,10 @@ fn decodes_type_3_continuation_without_the_extended_timestamp_as_rtmpdump_sends_
 #[test]
 fn encoder_repeats_the_extended_timestamp_on_continuation_chunks() {
     let (bytes, msg) = extended_vector(true);
-    assert_eq!(encode_all(&mut ChunkEncoder::new(), &[msg]).as_ref(), &bytes[..]);
+    assert_eq!(
+        encode_all(&mut ChunkEncoder::new(), &[msg]).as_ref(),
+        &bytes[..]
+    );
 }
 
 #[test]
@@ -193,7 +205,10 @@ fn decodes_messages_interleaved_on_two_chunk_streams() {
     v.push(0xC6);
     v.extend_from_slice(&video[128..]);
     let msgs = decode_all(&mut decoder(), &v);
-    assert_eq!(msgs, vec![raw(4, 10, 8, 1, &audio), raw(6, 11, 9, 1, &video)]);
+    assert_eq!(
+        msgs,
+        vec![raw(4, 10, 8, 1, &audio), raw(6, 11, 9, 1, &video)]
+    );
 }
 
 #[test]
@@ -208,7 +223,10 @@ fn set_chunk_size_applies_to_the_next_chunk_in_the_same_buffer() {
     let first = dec.decode(&mut buf).unwrap().unwrap();
     assert_eq!(first.type_id, 1);
     assert_eq!(dec.chunk_size(), 4096);
-    assert_eq!(dec.decode(&mut buf).unwrap().unwrap().payload.as_ref(), &big[..]);
+    assert_eq!(
+        dec.decode(&mut buf).unwrap().unwrap().payload.as_ref(),
+        &big[..]
+    );
     assert!(buf.is_empty());
 }
 
@@ -250,7 +268,7 @@ fn reports_an_acknowledgement_due_once_per_window() {
     assert_eq!(dec.take_ack_due(), Some(3073 + 16));
     assert_eq!(dec.take_ack_due(), None);
     let msg = raw(3, 0, 20, 0, &[0; 80]);
-    let bytes = encode_all(&mut ChunkEncoder::new(), &[msg.clone()]);
+    let bytes = encode_all(&mut ChunkEncoder::new(), std::slice::from_ref(&msg));
     decode_all(&mut dec, &bytes); // 92 bytes: not yet a window
     assert_eq!(dec.take_ack_due(), None);
     decode_all(&mut dec, &bytes);
@@ -314,7 +332,11 @@ fn too_many_chunk_streams_is_an_error() {
         ..ChunkLimits::default()
     };
     let mut dec = ChunkDecoder::new(limits);
-    let msgs = [raw(3, 0, 20, 0, b"a"), raw(4, 0, 20, 0, b"b"), raw(5, 0, 20, 0, b"c")];
+    let msgs = [
+        raw(3, 0, 20, 0, b"a"),
+        raw(4, 0, 20, 0, b"b"),
+        raw(5, 0, 20, 0, b"c"),
+    ];
     let mut buf = encode_all(&mut ChunkEncoder::new(), &msgs);
     assert!(dec.decode(&mut buf).unwrap().is_some());
     assert!(dec.decode(&mut buf).unwrap().is_some());
@@ -349,9 +371,18 @@ fn set_chunk_size_above_the_limit_zero_or_with_top_bit_is_an_error() {
         ..ChunkLimits::default()
     };
     let cases = [
-        (65_537, ChunkError::ChunkSizeTooLarge { size: 65_537, limit: 65_536 }),
+        (
+            65_537,
+            ChunkError::ChunkSizeTooLarge {
+                size: 65_537,
+                limit: 65_536,
+            },
+        ),
         (0, ChunkError::InvalidChunkSize { size: 0 }),
-        (0x8000_0080, ChunkError::InvalidChunkSize { size: 0x8000_0080 }),
+        (
+            0x8000_0080,
+            ChunkError::InvalidChunkSize { size: 0x8000_0080 },
+        ),
     ];
     for (size, err) in cases {
         let mut buf = encode_all(&mut ChunkEncoder::new(), &[set_chunk_size(size)]);
@@ -407,7 +438,9 @@ fn encoder_rejects_unencodable_chunk_stream_ids_and_oversized_payloads() {
     };
     assert_eq!(
         enc.encode(&huge, &mut out),
-        Err(ChunkError::PayloadTooLong { length: 0x0100_0000 })
+        Err(ChunkError::PayloadTooLong {
+            length: 0x0100_0000
+        })
     );
     assert!(out.is_empty());
     assert_eq!(enc.bytes_written(), 0);
@@ -491,7 +524,13 @@ fn materialize(ops: &[Op]) -> Vec<RawMessage> {
     let mut last = std::collections::HashMap::new();
     ops.iter()
         .map(|op| match op {
-            Op::Msg { csid, ts, type_id, stream_id, payload } => {
+            Op::Msg {
+                csid,
+                ts,
+                type_id,
+                stream_id,
+                payload,
+            } => {
                 let prev: u32 = last.get(csid).copied().unwrap_or(0);
                 let timestamp = match ts {
                     TsMode::Absolute(t) => *t,
