@@ -192,6 +192,29 @@ fn type_3_chunk_starting_a_message_after_type_0_adds_the_timestamp_again() {
 }
 
 #[test]
+fn extended_timestamp_in_a_type_1_header_is_a_delta() {
+    // The vector from veovera/enhanced-rtmp issue #42 (SRS): fmt 0 at 11000, then
+    // fmt 1 with extended delta 16776216 → 11000 + 16776216.
+    let mut v = vec![
+        0x04, 0x00, 0x2A, 0xF8, 0x00, 0x00, 0x01, 0x09, 0x01, 0x00, 0x00, 0x00, 0xEE,
+    ];
+    v.extend_from_slice(&[
+        0x44, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x01, 0x09, 0x00, 0xFF, 0xFC, 0x18, 0xEF,
+    ]);
+    let msgs = decode_all(&mut decoder(), &v);
+    assert_eq!(msgs[1].timestamp, 11_000 + 16_776_216);
+}
+
+#[test]
+fn timestamps_wrap_at_32_bits() {
+    let v = [
+        0x03, 0xFF, 0xFF, 0xFF, 0, 0, 0, 8, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xF0, 0x83, 0, 0, 0x20,
+    ];
+    let msgs = decode_all(&mut decoder(), &v);
+    assert_eq!((msgs[0].timestamp, msgs[1].timestamp), (0xFFFF_FFF0, 0x10));
+}
+
+#[test]
 fn decodes_messages_interleaved_on_two_chunk_streams() {
     // Audio on csid 4 and video on csid 6, chunks alternating (chunk size 128).
     let audio: Vec<u8> = vec![0xAA; 200];
