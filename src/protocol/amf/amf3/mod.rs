@@ -22,7 +22,16 @@ impl Amf3Decoder {
     /// # Errors
     /// Any [`AmfError`]: the peer sent malformed AMF3.
     pub fn decode(&mut self, buf: &mut Bytes) -> Result<AmfValue, AmfError> {
-        let _ = (buf, self.limits);
+        self.decode_nested(buf, 0)
+    }
+
+    /// Decodes one value nested `depth` containers deep (after an AVM+ switch).
+    pub(in crate::protocol::amf) fn decode_nested(
+        &mut self,
+        buf: &mut Bytes,
+        depth: usize,
+    ) -> Result<AmfValue, AmfError> {
+        let _ = (buf, self.limits, depth);
         Err(AmfError::Invalid {
             reason: "AMF3 decoder not written yet",
         })
