@@ -384,3 +384,109 @@ pub(crate) fn oracle_safe(v: &AmfValue) -> AmfValue {
         other => other.clone(),
     }
 }
+
+/// What an AMF3 roundtrip of `v` yields, per the documented mappings.
+pub(crate) fn amf3_canonical(v: &AmfValue) -> AmfValue {
+    let map = |items: &[AmfValue]| items.iter().map(amf3_canonical).collect::<Vec<_>>();
+    match v {
+        AmfValue::Unsupported => AmfValue::Undefined,
+        AmfValue::Integer(i) if !(-(1 << 28)..(1 << 28)).contains(i) => {
+            AmfValue::Number(f64::from(*i))
+        }
+        AmfValue::Date(d) => AmfValue::Date(AmfDate {
+            millis: d.millis,
+            timezone_minutes: 0,
+        }),
+        AmfValue::StrictArray(x) => AmfValue::strict_array(map(x)),
+        AmfValue::EcmaArray(a) if a.assoc.iter().all(|(k, _)| k.is_empty()) => {
+            AmfValue::strict_array(map(&a.dense))
+        }
+        AmfValue::EcmaArray(a) => AmfValue::EcmaArray(Arc::new(EcmaArray {
+            dense: map(&a.dense),
+            assoc: a
+                .assoc
+                .iter()
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.clone(), amf3_canonical(v)))
+                .collect(),
+        })),
+        AmfValue::Object(o) => {
+            let class_name = o.class_name.clone().filter(|c| !c.is_empty());
+            AmfValue::Object(Arc::new(match &o.external {
+                Some(payload) => AmfObject {
+                    class_name,
+                    external: Some(amf3_canonical(payload)),
+                    ..AmfObject::default()
+                },
+                None => {
+                    let sealed_count = o.sealed_count.min(o.members.len());
+                    AmfObject {
+                        class_name,
+                        members: o
+                            .members
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, (k, _))| *i < sealed_count || !k.is_empty())
+                            .map(|(_, (k, v))| (k.clone(), amf3_canonical(v)))
+                            .collect(),
+                        sealed_count,
+                        dynamic: o.dynamic || o.members.len() > sealed_count,
+                        external: None,
+                    }
+                }
+            }))
+        }
+        AmfValue::VectorObject(x) => AmfValue::VectorObject(Arc::new(ObjectVector {
+            items: map(&x.items),
+            ..(**x).clone()
+        })),
+        AmfValue::Dictionary(d) => AmfValue::Dictionary(Arc::new(Dictionary {
+            weak_keys: d.weak_keys,
+            entries: d
+                .entries
+                .iter()
+                .map(|(k, v)| (amf3_canonical(k), amf3_canonical(v)))
+                .collect(),
+        })),
+        other => other.clone(),
+    }
+}
+
+/// The `amf` crate does not report an object's dynamic flag; compare with
+/// the flag it infers (members past the sealed ones).
+pub(crate) fn infer_dynamic(v: &AmfValue) -> AmfValue {
+    let map = |items: &[AmfValue]| items.iter().map(infer_dynamic).collect::<Vec<_>>();
+    match v {
+        AmfValue::StrictArray(x) => AmfValue::strict_array(map(x)),
+        AmfValue::EcmaArray(a) => AmfValue::EcmaArray(Arc::new(EcmaArray {
+            dense: map(&a.dense),
+            assoc: a
+                .assoc
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_dynamic(v)))
+                .collect(),
+        })),
+        AmfValue::Object(o) => AmfValue::Object(Arc::new(AmfObject {
+            members: o
+                .members
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_dynamic(v)))
+                .collect(),
+            dynamic: o.members.len() > o.sealed_count,
+            ..(**o).clone()
+        })),
+        AmfValue::VectorObject(x) => AmfValue::VectorObject(Arc::new(ObjectVector {
+            items: map(&x.items),
+            ..(**x).clone()
+        })),
+        AmfValue::Dictionary(d) => AmfValue::Dictionary(Arc::new(Dictionary {
+            weak_keys: d.weak_keys,
+            entries: d
+                .entries
+                .iter()
+                .map(|(k, v)| (infer_dynamic(k), infer_dynamic(v)))
+                .collect(),
+        })),
+        other => other.clone(),
+    }
+}

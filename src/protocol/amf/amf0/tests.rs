@@ -459,3 +459,23 @@ proptest! {
         let _ = decode_all(Bytes::from(bytes), AmfLimits::default());
     }
 }
+
+#[test]
+fn encoders_refuse_values_nested_deeper_than_256_without_overflowing_the_stack() {
+    let nest = |n: usize| (0..n).fold(AmfValue::Null, |v, _| AmfValue::strict_array([v]));
+    let ok = nest(256);
+    let deep = nest(257);
+    let mut dst = BytesMut::new();
+    assert!(Amf0Encoder::new().encode(&ok, &mut dst).is_ok());
+    assert!(crate::protocol::amf::amf3::encode_all(&[ok], &mut dst).is_ok());
+    dst.clear();
+    assert!(matches!(
+        Amf0Encoder::new().encode(&deep, &mut dst),
+        Err(AmfError::Unencodable { .. })
+    ));
+    assert!(matches!(
+        crate::protocol::amf::amf3::encode_all(&[deep], &mut dst),
+        Err(AmfError::Unencodable { .. })
+    ));
+    assert!(dst.is_empty());
+}

@@ -42,7 +42,6 @@ pub(in crate::protocol::amf) fn u32(buf: &mut Bytes, what: &'static str) -> Resu
 }
 
 /// Reads a big-endian `i32`.
-#[allow(dead_code)] // for AMF3 Vector.<int>
 pub(in crate::protocol::amf) fn i32(buf: &mut Bytes, what: &'static str) -> Result<i32, AmfError> {
     need(buf, 4, what)?;
     Ok(buf.get_i32())
