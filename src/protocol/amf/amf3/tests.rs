@@ -544,3 +544,56 @@ proptest! {
         let _ = decode_all(Bytes::from(bytes), AmfLimits::default());
     }
 }
+
+#[test]
+fn references_to_every_object_table_type_decode() {
+    // RocketAMF amf3-date-ref.bin, -xml-ref.bin, -byte-array-ref.bin: the
+    // second element references the first (object slot 1).
+    for bytes in [
+        hex("09 05 01 08 01 0000000000000000 08 02"),
+        hex("09 05 01 0b 4b 3c706172656e743e3c6368696c642070726f703d2274657374222f3e3c2f706172656e743e 0b 02"),
+        hex("09 05 01 0c 09 41534446 0c 02"),
+    ] {
+        let v = decode1(bytes).expect("decodes");
+        let AmfValue::StrictArray(items) = &v else {
+            panic!("array")
+        };
+        assert_eq!(items[0], items[1]);
+    }
+    // RocketAMF amf3-array-ref.bin and -empty-array-ref.bin: arrays referenced
+    // by later elements decode shared and re-encode to the same references.
+    for bytes in [
+        hex("09 09 01 09 07 01 0401 0402 0403 09 07 01 06 0361 06 0362 06 0363 09 02 09 04"),
+        hex("09 09 01 09 01 01 09 01 01 09 02 09 04"),
+    ] {
+        let v = decode1(bytes.clone()).expect("decodes");
+        let AmfValue::StrictArray(items) = &v else {
+            panic!("array")
+        };
+        let (AmfValue::StrictArray(a), AmfValue::StrictArray(b)) = (&items[0], &items[2]) else {
+            panic!("arrays")
+        };
+        assert!(Arc::ptr_eq(a, b));
+        assert_eq!(encode1(&v), bytes);
+    }
+}
+
+#[test]
+fn decodes_mixed_array_of_objects_and_references() {
+    // RocketAMF amf3-mixed-array.bin: objects, trait and object references,
+    // empty strings and arrays.
+    let v = decode1(hex(
+        "09 1b 01 0a 0b 01 0f 666f6f5f6f6e65 06 0f 6261725f6f6e65 01 0a 01 0f 666f6f5f74776f 06 01 01 \
+         0a 01 13 666f6f5f7468726565 04 2a 01 0a 01 01 09 07 01 0a 02 0a 04 0a 06 09 01 01 04 2a \
+         06 01 09 01 01 06 01 0a 01 01 06 02 0a 06",
+    ))
+    .expect("decodes");
+    let AmfValue::StrictArray(items) = &v else {
+        panic!("array")
+    };
+    assert_eq!(items.len(), 13);
+    assert_eq!(items[0], AmfValue::object([("foo_one", s("bar_one"))]));
+    assert_eq!(items[6], AmfValue::Integer(42));
+    assert_eq!(items[7], s(""));
+    assert_eq!(decode1(encode1(&v)), Ok(v));
+}
