@@ -15,3 +15,6 @@
 
 pub mod protocol;
 pub mod settings;
+
+#[doc(hidden)]
+pub mod fuzzing;

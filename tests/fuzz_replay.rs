@@ -1,0 +1,114 @@
+//! Replays every fuzz input we keep, on stable Rust, through the very functions
+//! the cargo-fuzz targets call (`ferrocast::fuzzing`): the committed corpus
+//! (`fuzz/corpus/<target>/`, crash inputs included once fixed), every prefix and
+//! seeded corruptions of the committed test vectors, and seeded random inputs.
+//! A panic in any of them fails the test and names the input.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use ferrocast::fuzzing;
+
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: &[Target] = &[
+    ("handshake", fuzzing::handshake),
+    ("chunk", fuzzing::chunk),
+    ("amf0", fuzzing::amf0),
+    ("amf3", fuzzing::amf3),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn run(target: &Target, input: &[u8], what: &str) {
+    let (name, f) = *target;
+    if catch_unwind(AssertUnwindSafe(|| f(input))).is_err() {
+        panic!("fuzz target {name} panicked on {what} ({} bytes): {:02x?}", input.len(), &input[..input.len().min(64)]);
+    }
+}
+
+#[test]
+fn committed_corpus_replays_without_a_panic() {
+    let mut count = 0;
+    for target in TARGETS {
+        for file in files_under(&root().join("fuzz/corpus").join(target.0)) {
+            let data = std::fs::read(&file).expect("read corpus file");
+            run(target, &data, &file.display().to_string());
+            count += 1;
+        }
+    }
+    eprintln!("replayed {count} corpus files");
+}
+
+#[test]
+fn every_prefix_and_corruption_of_every_test_vector_is_handled_by_every_target() {
+    let vectors = files_under(&root().join("tests/vectors"));
+    assert!(!vectors.is_empty(), "tests/vectors holds the captured vectors");
+    let mut rng = Rng(0x5EED_F00D);
+    for file in &vectors {
+        let data = std::fs::read(file).expect("read vector");
+        // Large vectors: every prefix up to 4 KiB, then every 97th.
+        let prefixes = (0..=data.len()).filter(|n| *n <= 4096 || n % 97 == 0 || *n == data.len());
+        for target in TARGETS {
+            for n in prefixes.clone() {
+                run(target, &data[..n], &format!("prefix {n} of {}", file.display()));
+            }
+            for round in 0..32 {
+                let mut bad = data.clone();
+                for _ in 0..=rng.below(8) {
+                    let i = rng.below(bad.len());
+                    if let Some(b) = bad.get_mut(i) {
+                        *b = rng.next() as u8;
+                    }
+                }
+                run(target, &bad, &format!("corruption {round} of {}", file.display()));
+            }
+        }
+    }
+}
+
+#[test]
+fn seeded_random_inputs_never_panic_any_target() {
+    let mut rng = Rng(0xC0FF_EE00_1234_5678);
+    for target in TARGETS {
+        for round in 0..2000 {
+            let len = rng.below(512);
+            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            run(target, &data, &format!("random input {round}"));
+        }
+    }
+}
