@@ -24,5 +24,9 @@ fn protocol_core_mentions_no_actix_tokio_or_redis() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/protocol");
     let mut offenders = Vec::new();
     visit(&root, &mut offenders);
-    assert!(offenders.is_empty(), "IO crates in the protocol core:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "IO crates in the protocol core:\n{}",
+        offenders.join("\n")
+    );
 }
