@@ -262,4 +262,4 @@ pub enum FlvError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

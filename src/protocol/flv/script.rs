@@ -72,7 +72,11 @@ impl ScriptTag {
     pub fn to_tag(&self, timestamp: u32) -> Result<FlvTag, FlvError> {
         let mut body = BytesMut::new();
         self.encode(&mut body)?;
-        Ok(FlvTag::new(FlvTagType::ScriptData, timestamp, body.freeze()))
+        Ok(FlvTag::new(
+            FlvTagType::ScriptData,
+            timestamp,
+            body.freeze(),
+        ))
     }
 
     /// Whether this is `onMetaData`.

@@ -103,7 +103,10 @@ fn tag_body_is_a_zero_copy_slice_of_the_input() {
 fn returns_none_until_a_whole_tag_is_in() {
     let mut decoder = FlvDecoder::new(FlvConfig::default());
     let mut buf = BytesMut::from(&HAND_BUILT[..20]);
-    assert!(matches!(decoder.decode(&mut buf), Ok(Some(FlvItem::Header(_)))));
+    assert!(matches!(
+        decoder.decode(&mut buf),
+        Ok(Some(FlvItem::Header(_)))
+    ));
     assert_eq!(decoder.decode(&mut buf), Ok(None));
     assert_eq!(buf.len(), 11, "a partial tag is not consumed");
 }
@@ -131,7 +134,12 @@ fn skips_header_padding_when_data_offset_exceeds_nine() {
 fn rejects_a_bad_signature_from_its_first_byte() {
     let mut decoder = FlvDecoder::new(FlvConfig::default());
     let err = decoder.decode(&mut BytesMut::from(&b"G"[..])).unwrap_err();
-    assert_eq!(err, FlvError::BadSignature { found: [b'G', 0, 0] });
+    assert_eq!(
+        err,
+        FlvError::BadSignature {
+            found: [b'G', 0, 0]
+        }
+    );
     let err = decode_all(FlvConfig::default(), b"FLX\x01\x05\0\0\0\x09").unwrap_err();
     assert!(matches!(err, FlvError::BadSignature { .. }));
 }

@@ -85,8 +85,8 @@ impl HevcConfig {
 
 /// Sampling frequencies by `samplingFrequencyIndex` (ISO/IEC 14496-3 Table 1.18).
 const AAC_SAMPLE_RATES: [u32; 13] = [
-    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
-    8_000, 7_350,
+    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+    7_350,
 ];
 
 /// Facts from an AAC `AudioSpecificConfig`.
@@ -108,7 +108,10 @@ impl AacConfig {
     /// # Errors
     /// [`MediaError::Truncated`] when the config ends inside these fields.
     pub fn parse(config: &[u8]) -> Result<Self, MediaError> {
-        let mut bits = BitReader { bytes: config, pos: 0 };
+        let mut bits = BitReader {
+            bytes: config,
+            pos: 0,
+        };
         let mut object_type = bits.read(5)?;
         if object_type == 31 {
             object_type = 32 + bits.read(6)?;
@@ -148,15 +151,12 @@ impl BitReader<'_> {
     fn read(&mut self, count: usize) -> Result<u32, MediaError> {
         let mut value = 0u32;
         for _ in 0..count {
-            let byte = self
-                .bytes
-                .get(self.pos / 8)
-                .ok_or(MediaError::Truncated {
-                    what: "AudioSpecificConfig",
-                    needed: count.div_ceil(8),
-                    offset: self.pos / 8,
-                    len: self.bytes.len(),
-                })?;
+            let byte = self.bytes.get(self.pos / 8).ok_or(MediaError::Truncated {
+                what: "AudioSpecificConfig",
+                needed: count.div_ceil(8),
+                offset: self.pos / 8,
+                len: self.bytes.len(),
+            })?;
             let bit = (byte >> (7 - self.pos % 8)) & 1;
             value = (value << 1) | u32::from(bit);
             self.pos += 1;

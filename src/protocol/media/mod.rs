@@ -81,7 +81,9 @@ pub struct Multitrack {
 #[non_exhaustive]
 pub enum MediaError {
     /// The payload ended inside a header field.
-    #[error("media payload truncated: {what} needs {needed} bytes at offset {offset}, payload is {len}")]
+    #[error(
+        "media payload truncated: {what} needs {needed} bytes at offset {offset}, payload is {len}"
+    )]
     Truncated {
         /// The field being read.
         what: &'static str,
@@ -116,3 +118,6 @@ pub enum MediaError {
         reason: &'static str,
     },
 }
+
+#[cfg(test)]
+mod tests;

@@ -135,7 +135,9 @@ impl fmt::Display for VideoCodec {
 pub(super) fn write_fourcc(f: &mut fmt::Formatter<'_>, code: u32) -> fmt::Result {
     let bytes = code.to_be_bytes();
     if bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-        bytes.iter().try_for_each(|b| write!(f, "{}", char::from(*b)))
+        bytes
+            .iter()
+            .try_for_each(|b| write!(f, "{}", char::from(*b)))
     } else {
         write!(f, "0x{code:08x}")
     }
