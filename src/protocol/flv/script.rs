@@ -108,3 +108,133 @@ impl ScriptTag {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+
+    use super::*;
+    use crate::protocol::flv::tests::FFMPEG_FLV;
+    use crate::protocol::flv::{FlvConfig, FlvDecoder, FlvItem};
+
+    /// The onMetaData tag body ffmpeg wrote into out.flv (the first tag).
+    fn ffmpeg_metadata_body() -> Bytes {
+        let mut decoder = FlvDecoder::new(FlvConfig::default());
+        let mut buf = BytesMut::from(FFMPEG_FLV);
+        loop {
+            if let Some(FlvItem::Tag(tag)) = decoder.decode(&mut buf).unwrap() {
+                assert_eq!(tag.tag_type, FlvTagType::ScriptData);
+                return tag.data;
+            }
+        }
+    }
+
+    #[test]
+    fn parses_ffmpeg_on_metadata() {
+        let script = ScriptTag::parse(ffmpeg_metadata_body(), AmfLimits::default()).unwrap();
+        assert!(script.is_metadata());
+        assert_eq!(script.values.len(), 1);
+        let meta = script.first_value().unwrap();
+        assert_eq!(meta.get("width").and_then(AmfValue::as_f64), Some(160.0));
+        assert_eq!(meta.get("height").and_then(AmfValue::as_f64), Some(120.0));
+        assert_eq!(
+            meta.get("videocodecid").and_then(AmfValue::as_f64),
+            Some(7.0)
+        );
+        assert_eq!(
+            meta.get("audiocodecid").and_then(AmfValue::as_f64),
+            Some(10.0)
+        );
+        assert_eq!(meta.get("stereo").and_then(AmfValue::as_bool), Some(false));
+    }
+
+    #[test]
+    fn ffmpeg_on_metadata_reencodes_byte_for_byte() {
+        let body = ffmpeg_metadata_body();
+        let script = ScriptTag::parse(body.clone(), AmfLimits::default()).unwrap();
+        let tag = script.to_tag(0).unwrap();
+        assert_eq!(tag.data, body);
+    }
+
+    #[test]
+    fn agrees_with_the_amf_crate_on_ffmpeg_metadata() {
+        // Independent oracle: the `amf` crate's AMF0 decoder.
+        let body = ffmpeg_metadata_body();
+        let mut reader = &body[..];
+        let mut oracle = Vec::new();
+        while !reader.is_empty() {
+            oracle.push(amf::amf0::Value::read_from(&mut reader).unwrap());
+        }
+        assert_eq!(oracle.len(), 2);
+        let amf::amf0::Value::String(name) = &oracle[0] else {
+            panic!("name first");
+        };
+        let ours = ScriptTag::parse(body, AmfLimits::default()).unwrap();
+        assert_eq!(name.as_str(), &*ours.name);
+        let amf::amf0::Value::EcmaArray { entries } = &oracle[1] else {
+            panic!("ECMA array second");
+        };
+        let AmfValue::EcmaArray(array) = &ours.values[0] else {
+            panic!("ECMA array second");
+        };
+        let keys: Vec<&str> = entries.iter().map(|p| p.key.as_str()).collect();
+        let our_keys: Vec<&str> = array.assoc.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(our_keys, keys);
+    }
+
+    #[test]
+    fn roundtrips_a_built_script_tag() {
+        let script = ScriptTag::new(
+            ON_METADATA,
+            vec![AmfValue::ecma_array([
+                ("duration", AmfValue::Number(0.0)),
+                ("encoder", AmfValue::string("ferrocast")),
+            ])],
+        );
+        let tag = script.to_tag(42).unwrap();
+        assert_eq!(tag.timestamp, 42);
+        assert_eq!(
+            ScriptTag::parse(tag.data, AmfLimits::default()).unwrap(),
+            script
+        );
+    }
+
+    #[test]
+    fn strips_set_data_frame() {
+        let stored = ScriptTag::new(
+            SET_DATA_FRAME,
+            vec![AmfValue::string(ON_METADATA), AmfValue::Null],
+        );
+        let stripped = stored.strip_set_data_frame();
+        assert!(stripped.is_metadata());
+        assert_eq!(stripped.values, vec![AmfValue::Null]);
+        let odd = ScriptTag::new(SET_DATA_FRAME, vec![AmfValue::Number(1.0)]);
+        assert_eq!(odd.clone().strip_set_data_frame(), odd);
+    }
+
+    #[test]
+    fn rejects_a_body_without_a_leading_string() {
+        let err = ScriptTag::parse(Bytes::new(), AmfLimits::default()).unwrap_err();
+        assert_eq!(err, FlvError::ScriptNameNotString { found: "nothing" });
+        // AMF0 number 1.0 (marker 0x00 + IEEE-754 double).
+        let number = Bytes::from_static(&[0x00, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0]);
+        let err = ScriptTag::parse(number, AmfLimits::default()).unwrap_err();
+        assert_eq!(err, FlvError::ScriptNameNotString { found: "number" });
+    }
+
+    #[test]
+    fn malformed_amf_is_an_amf_error() {
+        // A string marker declaring 10 bytes, with 2 present.
+        let cut = Bytes::from_static(&[0x02, 0x00, 0x0A, b'o', b'n']);
+        let err = ScriptTag::parse(cut, AmfLimits::default()).unwrap_err();
+        assert!(matches!(err, FlvError::Amf(_)));
+    }
+
+    #[test]
+    fn every_prefix_of_ffmpeg_metadata_parses_without_panic() {
+        let body = ffmpeg_metadata_body();
+        for end in 0..=body.len() {
+            let _ = ScriptTag::parse(body.slice(..end), AmfLimits::default());
+        }
+    }
+}
