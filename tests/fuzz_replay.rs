@@ -16,6 +16,7 @@ const TARGETS: &[Target] = &[
     ("chunk", fuzzing::chunk),
     ("amf0", fuzzing::amf0),
     ("amf3", fuzzing::amf3),
+    ("flv", fuzzing::flv),
 ];
 
 fn root() -> PathBuf {
@@ -57,7 +58,11 @@ impl Rng {
 fn run(target: &Target, input: &[u8], what: &str) {
     let (name, f) = *target;
     if catch_unwind(AssertUnwindSafe(|| f(input))).is_err() {
-        panic!("fuzz target {name} panicked on {what} ({} bytes): {:02x?}", input.len(), &input[..input.len().min(64)]);
+        panic!(
+            "fuzz target {name} panicked on {what} ({} bytes): {:02x?}",
+            input.len(),
+            &input[..input.len().min(64)]
+        );
     }
 }
 
@@ -77,7 +82,10 @@ fn committed_corpus_replays_without_a_panic() {
 #[test]
 fn every_prefix_and_corruption_of_every_test_vector_is_handled_by_every_target() {
     let vectors = files_under(&root().join("tests/vectors"));
-    assert!(!vectors.is_empty(), "tests/vectors holds the captured vectors");
+    assert!(
+        !vectors.is_empty(),
+        "tests/vectors holds the captured vectors"
+    );
     let mut rng = Rng(0x5EED_F00D);
     for file in &vectors {
         let data = std::fs::read(file).expect("read vector");
@@ -85,7 +93,11 @@ fn every_prefix_and_corruption_of_every_test_vector_is_handled_by_every_target()
         let prefixes = (0..=data.len()).filter(|n| *n <= 4096 || n % 97 == 0 || *n == data.len());
         for target in TARGETS {
             for n in prefixes.clone() {
-                run(target, &data[..n], &format!("prefix {n} of {}", file.display()));
+                run(
+                    target,
+                    &data[..n],
+                    &format!("prefix {n} of {}", file.display()),
+                );
             }
             for round in 0..32 {
                 let mut bad = data.clone();
@@ -95,7 +107,11 @@ fn every_prefix_and_corruption_of_every_test_vector_is_handled_by_every_target()
                         *b = rng.next() as u8;
                     }
                 }
-                run(target, &bad, &format!("corruption {round} of {}", file.display()));
+                run(
+                    target,
+                    &bad,
+                    &format!("corruption {round} of {}", file.display()),
+                );
             }
         }
     }

@@ -9,8 +9,10 @@
 
 mod amf;
 mod chunk;
+mod flv;
 mod handshake;
 
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;
+pub use flv::flv;
 pub use handshake::handshake;
