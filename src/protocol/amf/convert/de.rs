@@ -1,0 +1,570 @@
+//! A serde [`Deserializer`] over an [`AmfValue`]: typed Rust values from AMF.
+//!
+//! The mapping (see `docs/protocol/amf-serde.md`): Numbers and Integers become any
+//! integer type when integral and in range, strict arrays, vectors and byte
+//! arrays sequences, objects, ECMA arrays and dictionaries maps and structs,
+//! `null`/`undefined` `None` and `()`, dates their milliseconds as `f64`, enums
+//! come from a string (unit variant) or a single-member object.
+
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess,
+    SeqAccess, VariantAccess, Visitor,
+};
+use serde::{forward_to_deserialize_any, Deserialize};
+
+use super::error::ConvertError;
+use super::value_serde::{is_json_integer, RAW_TOKEN};
+use super::view::View;
+use crate::protocol::amf::AmfValue;
+
+/// Deserializes a `T` from an owned [`AmfValue`].
+///
+/// # Errors
+///
+/// [`ConvertError::WrongType`] when a value's AMF type does not fit the target,
+/// [`ConvertError::IntegerOutOfRange`] / [`ConvertError::NotAnInteger`] for
+/// numbers that do not fit an integer target, or any error of `T`'s own
+/// `Deserialize` impl (missing fields, unknown variants); errors inside
+/// containers are wrapped in [`ConvertError::At`] with their path.
+pub fn from_value<T: DeserializeOwned>(value: AmfValue) -> Result<T, ConvertError> {
+    from_value_ref(&value)
+}
+
+/// Deserializes a `T` that may borrow strings and bytes from `value`.
+///
+/// # Errors
+///
+/// As [`from_value`].
+pub fn from_value_ref<'a, T: Deserialize<'a>>(value: &'a AmfValue) -> Result<T, ConvertError> {
+    T::deserialize(ValueDeserializer(value))
+}
+
+/// The deserializer behind [`from_value`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValueDeserializer<'de>(pub(crate) &'de AmfValue);
+
+impl<'de> IntoDeserializer<'de, ConvertError> for ValueDeserializer<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl ValueDeserializer<'_> {
+    fn wrong(&self, expected: &'static str) -> ConvertError {
+        ConvertError::WrongType {
+            expected,
+            found: self.0.type_name(),
+        }
+    }
+
+    /// The value as an integer of type `T`, named `target` in errors.
+    fn integer<T: TryFrom<i128>>(&self, target: &'static str) -> Result<T, ConvertError> {
+        let n = match self.0 {
+            AmfValue::Integer(i) => return in_range(i128::from(*i), f64::from(*i), target),
+            AmfValue::Number(n) => *n,
+            _ => return Err(self.wrong(target)),
+        };
+        if !n.is_finite() || n.fract() != 0.0 {
+            return Err(ConvertError::NotAnInteger { value: n, target });
+        }
+        // 2^127: beyond it `as i128` would saturate; no target can hold it anyway.
+        if n.abs() >= 1.7014118346046923e38 {
+            return Err(ConvertError::IntegerOutOfRange { value: n, target });
+        }
+        in_range(n as i128, n, target)
+    }
+}
+
+fn in_range<T: TryFrom<i128>>(
+    v: i128,
+    shown: f64,
+    target: &'static str,
+) -> Result<T, ConvertError> {
+    T::try_from(v).map_err(|_| ConvertError::IntegerOutOfRange {
+        value: shown,
+        target,
+    })
+}
+
+macro_rules! integer_methods {
+    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+            let n: $ty = self.integer(stringify!($ty))?;
+            visitor.$visit(n)
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
+    type Error = ConvertError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::Undefined | AmfValue::Null | AmfValue::Unsupported => visitor.visit_unit(),
+            AmfValue::Boolean(b) => visitor.visit_bool(*b),
+            AmfValue::Integer(i) => visitor.visit_i32(*i),
+            AmfValue::Number(n) if is_json_integer(*n) => visitor.visit_i64(*n as i64),
+            AmfValue::Number(n) => visitor.visit_f64(*n),
+            AmfValue::String(s) | AmfValue::Xml(s) | AmfValue::XmlDocument(s) => {
+                visitor.visit_borrowed_str(s)
+            }
+            AmfValue::Date(d) => visitor.visit_f64(d.millis),
+            // As a sequence of numbers, the way JSON and most self-describing
+            // formats carry bytes; `deserialize_bytes` still yields bytes.
+            AmfValue::ByteArray(_)
+            | AmfValue::StrictArray(_)
+            | AmfValue::VectorInt(_)
+            | AmfValue::VectorUint(_)
+            | AmfValue::VectorDouble(_)
+            | AmfValue::VectorObject(_) => self.deserialize_seq(visitor),
+            AmfValue::Object(o) => match &o.external {
+                // An externalizable object is its payload (e.g. an ArrayCollection
+                // is its source array).
+                Some(external) if o.members.is_empty() => {
+                    ValueDeserializer(external).deserialize_any(visitor)
+                }
+                _ => self.deserialize_map(visitor),
+            },
+            AmfValue::EcmaArray(_) | AmfValue::Dictionary(_) => self.deserialize_map(visitor),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::Boolean(b) => visitor.visit_bool(*b),
+            _ => Err(self.wrong("a boolean")),
+        }
+    }
+
+    integer_methods! {
+        deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
+        deserialize_i128 => visit_i128: i128, deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16, deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64, deserialize_u128 => visit_u128: u128,
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::Number(n) => visitor.visit_f64(*n),
+            AmfValue::Integer(i) => visitor.visit_f64(f64::from(*i)),
+            AmfValue::Date(d) => visitor.visit_f64(d.millis),
+            _ => Err(self.wrong("a number")),
+        }
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::String(s) | AmfValue::Xml(s) | AmfValue::XmlDocument(s) => {
+                visitor.visit_borrowed_str(s)
+            }
+            _ => Err(self.wrong("a string")),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::ByteArray(b) => visitor.visit_borrowed_bytes(b),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        if self.0.is_null_or_undefined() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        if self.0.is_null_or_undefined() {
+            visitor.visit_unit()
+        } else {
+            Err(self.wrong("null"))
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        if name == RAW_TOKEN {
+            // `AmfValue`'s own Deserialize: hand it the lossless tagged view.
+            return visitor.visit_newtype_struct(View::Amf(self.0));
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::StrictArray(items) => visitor.visit_seq(Seq::new(items.iter().map(Self))),
+            AmfValue::VectorObject(v) => visitor.visit_seq(Seq::new(v.items.iter().map(Self))),
+            AmfValue::VectorInt(v) => visitor.visit_seq(Seq::new(v.items.iter().copied())),
+            AmfValue::VectorUint(v) => visitor.visit_seq(Seq::new(v.items.iter().copied())),
+            AmfValue::VectorDouble(v) => visitor.visit_seq(Seq::new(v.items.iter().copied())),
+            AmfValue::ByteArray(b) => visitor.visit_seq(Seq::new(b.iter().copied())),
+            // Flash sends arrays with holes or extra keys as ECMA arrays; one
+            // without associative entries reads as its dense part.
+            AmfValue::EcmaArray(a) if a.assoc.is_empty() => {
+                visitor.visit_seq(Seq::new(a.dense.iter().map(Self)))
+            }
+            AmfValue::Object(o) if o.members.is_empty() => match &o.external {
+                Some(external) => ValueDeserializer(external).deserialize_seq(visitor),
+                None => Err(self.wrong("an array")),
+            },
+            _ => Err(self.wrong("an array")),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self.0 {
+            AmfValue::Object(o) => visitor.visit_map(Map::new(
+                o.members.iter().map(|(k, v)| (Key::Str(k), Self(v))),
+            )),
+            AmfValue::EcmaArray(a) => {
+                let dense = a.dense.iter().enumerate();
+                let dense = dense.map(|(i, v)| (Key::Index(i), Self(v)));
+                let assoc = a.assoc.iter().map(|(k, v)| (Key::Str(k), Self(v)));
+                visitor.visit_map(Map::new(dense.chain(assoc)))
+            }
+            AmfValue::Dictionary(d) => visitor.visit_map(Map::new(
+                d.entries.iter().map(|(k, v)| (Key::Value(k), Self(v))),
+            )),
+            _ => Err(self.wrong("an object")),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        let members = match self.0 {
+            AmfValue::String(s) => {
+                return visitor.visit_enum(BorrowedStrDeserializer::<ConvertError>::new(s));
+            }
+            AmfValue::Object(o) => &o.members[..],
+            AmfValue::EcmaArray(a) if a.dense.is_empty() => &a.assoc[..],
+            _ => return Err(self.wrong("an enum (a string or a single-member object)")),
+        };
+        match members {
+            [(variant, value)] => visitor.visit_enum(Enum { variant, value }),
+            _ => Err(ConvertError::Custom {
+                message: format!(
+                    "expected an enum as a single-member object, found one with {} members",
+                    members.len()
+                ),
+            }),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        visitor.visit_unit()
+    }
+}
+
+/// Sequence access that names the failing index.
+struct Seq<I> {
+    items: I,
+    index: usize,
+}
+
+impl<I> Seq<I> {
+    fn new(items: I) -> Self {
+        Self { items, index: 0 }
+    }
+}
+
+impl<'de, I> SeqAccess<'de> for Seq<I>
+where
+    I: Iterator,
+    I::Item: IntoDeserializer<'de, ConvertError>,
+{
+    type Error = ConvertError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, ConvertError> {
+        let Some(item) = self.items.next() else {
+            return Ok(None);
+        };
+        let index = self.index;
+        self.index += 1;
+        seed.deserialize(item.into_deserializer())
+            .map(Some)
+            .map_err(|e| e.at_index(index))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        match self.items.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        }
+    }
+}
+
+/// A map key: a member name, a dense ECMA index, or a dictionary key value.
+#[derive(Debug, Clone, Copy)]
+enum Key<'de> {
+    Str(&'de str),
+    Index(usize),
+    Value(&'de AmfValue),
+}
+
+impl Key<'_> {
+    fn label(&self) -> String {
+        match self {
+            Self::Str(s) => (*s).to_owned(),
+            Self::Index(i) => i.to_string(),
+            Self::Value(v) => format!("<{} key>", v.type_name()),
+        }
+    }
+}
+
+macro_rules! parsed_key_methods {
+    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+            match self {
+                Self::Str(s) => match s.parse::<$ty>() {
+                    Ok(n) => visitor.$visit(n),
+                    Err(_) => Err(ConvertError::Custom {
+                        message: format!("map key {s:?} is not a valid {}", stringify!($ty)),
+                    }),
+                },
+                Self::Index(i) => in_range::<$ty>(i as i128, i as f64, stringify!($ty))
+                    .and_then(|n| visitor.$visit(n)),
+                Self::Value(v) => ValueDeserializer(v).$method(visitor),
+            }
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for Key<'de> {
+    type Error = ConvertError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
+        match self {
+            Self::Str(s) => visitor.visit_borrowed_str(s),
+            Self::Index(i) => visitor.visit_string(i.to_string()),
+            Self::Value(v) => ValueDeserializer(v).deserialize_any(visitor),
+        }
+    }
+
+    // Numeric keys are strings in AMF objects, as in JSON: parse them on demand.
+    parsed_key_methods! {
+        deserialize_i8 => visit_i8: i8, deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32, deserialize_i64 => visit_i64: i64,
+        deserialize_u8 => visit_u8: u8, deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32, deserialize_u64 => visit_u64: u64,
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        match self {
+            Self::Str(s) => visitor.visit_enum(BorrowedStrDeserializer::<ConvertError>::new(s)),
+            Self::Index(_) => self.deserialize_any(visitor),
+            Self::Value(v) => ValueDeserializer(v).deserialize_enum(name, variants, visitor),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i128 u128 f32 f64 char str string bytes byte_buf option unit unit_struct
+        seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// Map access that names the failing member.
+struct Map<'de, I> {
+    entries: I,
+    pending: Option<(Key<'de>, ValueDeserializer<'de>)>,
+}
+
+impl<I> Map<'_, I> {
+    fn new(entries: I) -> Self {
+        Self {
+            entries,
+            pending: None,
+        }
+    }
+}
+
+impl<'de, I> MapAccess<'de> for Map<'de, I>
+where
+    I: Iterator<Item = (Key<'de>, ValueDeserializer<'de>)>,
+{
+    type Error = ConvertError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ConvertError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.pending = Some((key, value));
+        seed.deserialize(key)
+            .map(Some)
+            .map_err(|e| e.at_key(&key.label()))
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<T::Value, ConvertError> {
+        let (key, value) = self.pending.take().ok_or_else(|| ConvertError::Custom {
+            message: "map value requested before its key".to_owned(),
+        })?;
+        seed.deserialize(value).map_err(|e| e.at_key(&key.label()))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        match self.entries.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        }
+    }
+}
+
+/// An externally tagged enum: `{variant: value}`.
+struct Enum<'de> {
+    variant: &'de str,
+    value: &'de AmfValue,
+}
+
+impl<'de> EnumAccess<'de> for Enum<'de> {
+    type Error = ConvertError;
+    type Variant = VariantValue<'de>;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, VariantValue<'de>), ConvertError> {
+        let tag = seed.deserialize(BorrowedStrDeserializer::<ConvertError>::new(self.variant))?;
+        Ok((
+            tag,
+            VariantValue {
+                variant: self.variant,
+                value: ValueDeserializer(self.value),
+            },
+        ))
+    }
+}
+
+/// The content of an externally tagged variant.
+struct VariantValue<'de> {
+    variant: &'de str,
+    value: ValueDeserializer<'de>,
+}
+
+impl<'de> VariantAccess<'de> for VariantValue<'de> {
+    type Error = ConvertError;
+
+    fn unit_variant(self) -> Result<(), ConvertError> {
+        de::IgnoredAny::deserialize(self.value)
+            .map(|_| ())
+            .map_err(|e| e.at_key(self.variant))
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, ConvertError> {
+        seed.deserialize(self.value)
+            .map_err(|e| e.at_key(self.variant))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.value
+            .deserialize_seq(visitor)
+            .map_err(|e| e.at_key(self.variant))
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ConvertError> {
+        self.value
+            .deserialize_map(visitor)
+            .map_err(|e| e.at_key(self.variant))
+    }
+}
