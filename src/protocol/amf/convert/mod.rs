@@ -19,8 +19,10 @@
 
 mod base64;
 mod de;
+mod de_access;
 mod error;
 mod ser;
+mod tags;
 mod value_serde;
 mod view;
 

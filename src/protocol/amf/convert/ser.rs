@@ -12,7 +12,8 @@ use bytestring::ByteString;
 use serde::ser::{self, Serialize};
 
 use super::error::ConvertError;
-use super::value_serde::{self, RAW_TOKEN};
+use super::tags::untag_value;
+use super::value_serde::RAW_TOKEN;
 use crate::protocol::amf::{AmfObject, AmfValue};
 
 /// Largest integer magnitude a double holds exactly (2^53).
@@ -156,7 +157,7 @@ impl ser::Serializer for ValueSerializer {
         if name == RAW_TOKEN {
             // An `AmfValue` writing its tagged form: read the tags back.
             let tagged = value.serialize(ValueSerializer { raw: true })?;
-            return value_serde::untag_value(tagged);
+            return untag_value(tagged);
         }
         value.serialize(self)
     }

@@ -10,7 +10,7 @@ use serde::de::DeserializeSeed;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::value_serde::is_tag_shape;
+use super::tags::is_tag_shape;
 use super::*;
 use crate::protocol::amf::{
     AmfDate, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector,
@@ -815,6 +815,25 @@ fn nesting_is_bounded_by_the_seed_and_by_serde_json() {
         .deserialize(&mut serde_json::Deserializer::from_str(&objects(4)))
         .unwrap_err();
     assert!(err.to_string().contains("limit of 3"), "{err}");
+}
+
+#[test]
+fn values_nested_to_the_default_limit_convert_on_a_test_thread_stack() {
+    // 127 levels of objects and arrays (the deepest serde_json accepts), through
+    // every path; test threads have a 2 MiB stack, like most worker threads.
+    let mut value = num(1.0);
+    for level in 0..127 {
+        value = if level % 2 == 0 {
+            AmfValue::object([("a", value)])
+        } else {
+            AmfValue::strict_array([value])
+        };
+    }
+    let text = serde_json::to_string(&value).unwrap();
+    assert_eq!(parse(&text).unwrap(), value);
+    assert_eq!(to_value(&value).unwrap(), value);
+    assert_eq!(from_value::<AmfValue>(value.clone()).unwrap(), value);
+    assert!(from_value::<serde_json::Value>(value).is_ok());
 }
 
 #[test]

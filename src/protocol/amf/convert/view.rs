@@ -13,7 +13,7 @@ use serde::de::{Deserializer, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::error::ConvertError;
-use super::value_serde::is_plain_object;
+use super::tags::is_plain_object;
 use crate::protocol::amf::AmfValue;
 use bytestring::ByteString;
 
