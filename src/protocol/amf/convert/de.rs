@@ -6,6 +6,7 @@
 //! `null`/`undefined` `None` and `()`, dates their milliseconds as `f64`, enums
 //! come from a string (unit variant) or a single-member object.
 
+use bytestring::ByteString;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use super::de_access::{Enum, Key, Map, Seq};
 use super::error::ConvertError;
 use super::value_serde::{is_json_integer, RAW_TOKEN};
 use super::view::View;
-use crate::protocol::amf::AmfValue;
+use crate::protocol::amf::{AmfDate, AmfValue};
 
 /// Deserializes a `T` from an owned [`AmfValue`].
 ///
@@ -75,6 +76,16 @@ impl ValueDeserializer<'_> {
     }
 }
 
+/// Whether `entries` are keyed `"start"`, `"start+1"`, ... in order (canonical
+/// decimal, so `"01"` or `"+1"` are not indices).
+fn keys_are_indices_from(entries: &[(ByteString, AmfValue)], start: usize) -> bool {
+    entries.iter().enumerate().all(|(i, (key, _))| {
+        start
+            .checked_add(i)
+            .is_some_and(|n| **key == *n.to_string())
+    })
+}
+
 pub(crate) fn in_range<T: TryFrom<i128>>(
     v: i128,
     shown: f64,
@@ -103,7 +114,14 @@ impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
             AmfValue::Undefined | AmfValue::Null | AmfValue::Unsupported => visitor.visit_unit(),
             AmfValue::Boolean(b) => visitor.visit_bool(*b),
             AmfValue::Integer(i) => visitor.visit_i32(*i),
-            AmfValue::Number(n) if is_json_integer(*n) => visitor.visit_i64(*n as i64),
+            // Integral numbers (and dates) as integers, as JSON writes them, so
+            // self-describing targets such as `serde_json::Value` get `5`, not
+            // `5.0`.
+            AmfValue::Number(n) | AmfValue::Date(AmfDate { millis: n, .. })
+                if is_json_integer(*n) =>
+            {
+                visitor.visit_i64(*n as i64)
+            }
             AmfValue::Number(n) => visitor.visit_f64(*n),
             AmfValue::String(s) | AmfValue::Xml(s) | AmfValue::XmlDocument(s) => {
                 visitor.visit_borrowed_str(s)
@@ -233,10 +251,13 @@ impl<'de> Deserializer<'de> for ValueDeserializer<'de> {
             AmfValue::VectorUint(v) => visitor.visit_seq(Seq::new(v.items.iter().copied())),
             AmfValue::VectorDouble(v) => visitor.visit_seq(Seq::new(v.items.iter().copied())),
             AmfValue::ByteArray(b) => visitor.visit_seq(Seq::new(b.iter().copied())),
-            // Flash sends arrays with holes or extra keys as ECMA arrays; one
-            // without associative entries reads as its dense part.
-            AmfValue::EcmaArray(a) if a.assoc.is_empty() => {
-                visitor.visit_seq(Seq::new(a.dense.iter().map(Self)))
+            // An ActionScript Array can arrive as an ECMA array (AMF0 keeps its
+            // indices as string keys "0", "1", ...; AMF3 as a dense part). It
+            // reads as a sequence when its string keys continue the dense part
+            // as consecutive indices.
+            AmfValue::EcmaArray(a) if keys_are_indices_from(&a.assoc, a.dense.len()) => {
+                let assoc = a.assoc.iter().map(|(_, v)| v);
+                visitor.visit_seq(Seq::new(a.dense.iter().chain(assoc).map(Self)))
             }
             AmfValue::Object(o) if o.members.is_empty() => match &o.external {
                 Some(external) => ValueDeserializer(external).deserialize_seq(visitor),

@@ -398,6 +398,24 @@ fn amf_only_containers_read_as_sequences_and_maps() {
         BTreeMap::from([(0, 1), (1, 2)])
     );
 
+    // AMF0 clients send a sparse ActionScript Array as an ECMA array keyed by
+    // index strings (amf0 spec §2.10); it still reads as a sequence.
+    let amf0_array = AmfValue::ecma_array([("0", num(5.0)), ("1", num(6.0))]);
+    assert_eq!(from_value::<Vec<u8>>(amf0_array).unwrap(), vec![5, 6]);
+    let mixed = AmfValue::EcmaArray(Arc::new(EcmaArray {
+        dense: vec![num(1.0)],
+        assoc: vec![("1".into(), num(2.0))],
+    }));
+    assert_eq!(from_value::<Vec<u8>>(mixed).unwrap(), vec![1, 2]);
+    for not_a_list in [
+        AmfValue::ecma_array([("1", num(5.0))]),
+        AmfValue::ecma_array([("0", num(5.0)), ("01", num(6.0))]),
+        AmfValue::ecma_array([("0", num(5.0)), ("length", num(1.0))]),
+    ] {
+        let err = from_value::<Vec<u8>>(not_a_list).unwrap_err();
+        assert_eq!(err.to_string(), "expected an array, found AMF ecma-array");
+    }
+
     let dict = AmfValue::Dictionary(Arc::new(Dictionary {
         weak_keys: false,
         entries: vec![(AmfValue::from("k"), num(1.0))],
@@ -466,6 +484,21 @@ fn deserialize_any_maps_every_variant_to_plain_data() {
     for (value, expected) in cases {
         assert_eq!(from_value::<serde_json::Value>(value).unwrap(), expected);
     }
+}
+
+#[test]
+fn to_value_of_json_data_treats_dollar_keys_as_plain_members() {
+    // `to_value` sees any Serialize type as data; only `AmfValue`'s own
+    // Deserialize (serde_json::from_str/from_value) reads tagged forms.
+    let json = json!({"$date": 5});
+    assert_eq!(
+        to_value(&json).unwrap(),
+        AmfValue::object([("$date", num(5.0))])
+    );
+    let tagged: AmfValue = serde_json::from_value(json).unwrap();
+    assert!(matches!(tagged, AmfValue::Date(_)));
+    // And the reverse: from_value into serde_json::Value gives plain data.
+    assert_eq!(from_value::<serde_json::Value>(tagged).unwrap(), json!(5));
 }
 
 // ------------------------------------------- AmfValue passes through itself --
