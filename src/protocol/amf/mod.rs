@@ -15,5 +15,6 @@ pub mod convert;
 mod error;
 mod value;
 
+pub use convert::{from_value, to_value, ConvertError};
 pub use error::AmfError;
 pub use value::{AmfDate, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector};
