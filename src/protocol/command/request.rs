@@ -712,3 +712,563 @@ fn format_number(n: f64) -> String {
         format!("{n}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> AmfValue {
+        AmfValue::string(x)
+    }
+    fn n(x: f64) -> AmfValue {
+        AmfValue::Number(x)
+    }
+
+    /// The connect command object ffmpeg 5.1 sends when playing
+    /// `rtmp://127.0.0.1:19351/live/room1/mystream` (captured on this machine,
+    /// see `wire_tests` in `encoding.rs` for the bytes).
+    fn ffmpeg_play_connect() -> Vec<AmfValue> {
+        vec![
+            s("connect"),
+            n(1.0),
+            AmfValue::object([
+                ("app", s("live/room1")),
+                ("flashVer", s("LNX 9,0,124,2")),
+                ("tcUrl", s("rtmp://127.0.0.1:19351/live/room1")),
+                ("fpad", AmfValue::Boolean(false)),
+                ("capabilities", n(15.0)),
+                ("audioCodecs", n(4071.0)),
+                ("videoCodecs", n(252.0)),
+                ("videoFunction", n(1.0)),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn types_ffmpeg_connect_and_keeps_the_whole_command_object() {
+        let Command::Connect(c) = Command::from_values(ffmpeg_play_connect()).unwrap() else {
+            panic!("not a connect");
+        };
+        assert_eq!(c.transaction_id, 1.0);
+        assert_eq!(&*c.app, "live/room1");
+        assert_eq!(
+            c.tc_url.as_deref(),
+            Some("rtmp://127.0.0.1:19351/live/room1")
+        );
+        assert_eq!(c.flash_ver.as_deref(), Some("LNX 9,0,124,2"));
+        assert_eq!(c.swf_url, None);
+        assert_eq!(c.object_encoding, 0.0);
+        assert!(!c.wants_amf3());
+        assert_eq!(c.capabilities, Some(15.0));
+        assert_eq!(c.audio_codecs, Some(4071.0));
+        assert_eq!(c.video_codecs, Some(252.0));
+        assert_eq!(c.command_object.get("videoFunction"), Some(&n(1.0)));
+        assert!(c.args.is_empty());
+    }
+
+    #[test]
+    fn connect_keeps_enhanced_rtmp_fields_and_extra_arguments() {
+        let fourccs = AmfValue::strict_array([s("av01"), s("hvc1"), n(7.0)]);
+        let map = AmfValue::object([("*", n(1.0))]);
+        let values = vec![
+            s("connect"),
+            n(1.0),
+            AmfValue::ecma_array([
+                ("app", s("live")),
+                ("objectEncoding", n(3.0)),
+                ("fourCcList", fourccs),
+                ("capsEx", n(15.0)),
+                ("videoFourCcInfoMap", map.clone()),
+            ]),
+            s("user"),
+            s("secret"),
+        ];
+        let Command::Connect(c) = Command::from_values(values.clone()).unwrap() else {
+            panic!()
+        };
+        assert!(c.wants_amf3());
+        assert_eq!(c.fourcc_list, vec![ByteString::from("av01"), "hvc1".into()]);
+        assert_eq!(c.caps_ex, Some(15.0));
+        assert_eq!(c.video_fourcc_info_map, Some(map));
+        assert_eq!(c.audio_fourcc_info_map, None);
+        assert_eq!(c.args, vec![s("user"), s("secret")]);
+        assert_eq!(Command::Connect(c).to_message().to_values(), values);
+    }
+
+    #[test]
+    fn connect_without_app_reads_as_empty_app_and_rejects_a_non_object() {
+        let c = Command::from_values(vec![s("connect"), n(1.0), AmfValue::object::<&str>([])]);
+        assert!(matches!(c, Ok(Command::Connect(c)) if c.app.is_empty()));
+        let err = Command::from_values(vec![s("connect"), n(1.0), AmfValue::Null]).unwrap_err();
+        assert!(matches!(
+            err,
+            CommandError::InvalidArgument {
+                command: "connect",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn ffmpeg_play_with_start_minus_2000_means_live_or_recorded() {
+        // ffmpeg writes its `rtmp_live` option (-2 = any) times 1000.
+        let cmd = Command::from_values(vec![
+            s("play"),
+            n(4.0),
+            AmfValue::Null,
+            s("mystream"),
+            n(-2000.0),
+        ]);
+        assert_eq!(
+            cmd.unwrap(),
+            Command::Play(Play {
+                transaction_id: 4.0,
+                name: Some("mystream".into()),
+                start: PlayStart::LiveOrRecorded,
+                duration: -1.0,
+                reset: true,
+            })
+        );
+    }
+
+    #[test]
+    fn play_defaults_and_coerces_liberally() {
+        let cmd = Command::from_values(vec![s("play"), n(0.0), AmfValue::Null, s("a")]).unwrap();
+        let Command::Play(p) = cmd else { panic!() };
+        assert_eq!(
+            (p.start, p.duration, p.reset),
+            (PlayStart::LiveOrRecorded, -1.0, true)
+        );
+
+        let cmd = Command::from_values(vec![
+            s("play"),
+            n(0.0),
+            AmfValue::Null,
+            n(1234.0),
+            s("-1"),
+            AmfValue::Integer(5000),
+            n(0.0),
+        ])
+        .unwrap();
+        let Command::Play(p) = cmd else { panic!() };
+        assert_eq!(p.name.as_deref(), Some("1234"));
+        assert_eq!(p.start, PlayStart::LiveOnly);
+        assert_eq!(p.duration, 5000.0);
+        assert!(!p.reset);
+
+        let cmd = Command::from_values(vec![s("play"), n(0.0), AmfValue::Null, s("a"), n(1500.0)]);
+        assert!(
+            matches!(cmd, Ok(Command::Play(Play { start: PlayStart::RecordedFrom(x), .. })) if x == 1500.0)
+        );
+    }
+
+    #[test]
+    fn play_false_and_publish_null_mean_stop() {
+        let cmd = Command::from_values(vec![
+            s("play"),
+            n(0.0),
+            AmfValue::Null,
+            AmfValue::Boolean(false),
+        ]);
+        assert!(matches!(cmd, Ok(Command::Play(Play { name: None, .. }))));
+        let cmd = Command::from_values(vec![s("publish"), n(0.0), AmfValue::Null, AmfValue::Null]);
+        assert!(matches!(
+            cmd,
+            Ok(Command::Publish(Publish { name: None, .. }))
+        ));
+        let cmd = Command::from_values(vec![
+            s("play"),
+            n(0.0),
+            AmfValue::Null,
+            AmfValue::object::<&str>([]),
+        ]);
+        assert!(matches!(
+            cmd,
+            Err(CommandError::InvalidArgument {
+                command: "play",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn publish_reads_the_type_and_defaults_to_live() {
+        let p = |args: Vec<AmfValue>| {
+            let mut v = vec![s("publish"), n(5.0), AmfValue::Null];
+            v.extend(args);
+            match Command::from_values(v).unwrap() {
+                Command::Publish(p) => p.publish_type,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(p(vec![s("key")]), PublishType::Live);
+        assert_eq!(p(vec![s("key"), s("live")]), PublishType::Live);
+        assert_eq!(p(vec![s("key"), s("record")]), PublishType::Record);
+        assert_eq!(p(vec![s("key"), s("append")]), PublishType::Append);
+        assert_eq!(
+            p(vec![s("key"), s("appendWithGap")]),
+            PublishType::AppendWithGap
+        );
+        assert_eq!(
+            p(vec![s("key"), s("odd")]),
+            PublishType::Other("odd".into())
+        );
+        assert_eq!(p(vec![s("key"), n(1.0)]), PublishType::Live);
+    }
+
+    #[test]
+    fn stream_commands_read_their_arguments() {
+        let null = AmfValue::Null;
+        let cases: Vec<(Vec<AmfValue>, Command)> = vec![
+            (
+                vec![s("createStream"), n(4.0), null.clone()],
+                Command::CreateStream {
+                    transaction_id: 4.0,
+                    command_object: null.clone(),
+                },
+            ),
+            (
+                vec![s("deleteStream"), n(0.0), null.clone(), n(1.0)],
+                Command::DeleteStream {
+                    transaction_id: 0.0,
+                    stream_id: 1,
+                },
+            ),
+            (
+                vec![s("closeStream"), n(0.0), null.clone()],
+                Command::CloseStream {
+                    transaction_id: 0.0,
+                },
+            ),
+            (
+                vec![
+                    s("pause"),
+                    n(0.0),
+                    null.clone(),
+                    AmfValue::Boolean(true),
+                    n(2500.0),
+                ],
+                Command::Pause(Pause {
+                    transaction_id: 0.0,
+                    pause: Some(true),
+                    milliseconds: 2500.0,
+                }),
+            ),
+            (
+                vec![s("pause"), n(0.0), null.clone(), n(0.0)],
+                Command::Pause(Pause {
+                    transaction_id: 0.0,
+                    pause: Some(false),
+                    milliseconds: 0.0,
+                }),
+            ),
+            (
+                vec![s("pause"), n(0.0), null.clone()],
+                Command::Pause(Pause {
+                    transaction_id: 0.0,
+                    pause: None,
+                    milliseconds: 0.0,
+                }),
+            ),
+            (
+                vec![s("seek"), n(0.0), null.clone(), n(10_000.0)],
+                Command::Seek {
+                    transaction_id: 0.0,
+                    milliseconds: 10_000.0,
+                },
+            ),
+            (
+                vec![
+                    s("receiveAudio"),
+                    n(0.0),
+                    null.clone(),
+                    AmfValue::Boolean(false),
+                ],
+                Command::ReceiveAudio {
+                    transaction_id: 0.0,
+                    enabled: false,
+                },
+            ),
+            (
+                vec![s("receiveVideo"), n(0.0), null.clone()],
+                Command::ReceiveVideo {
+                    transaction_id: 0.0,
+                    enabled: true,
+                },
+            ),
+            (
+                vec![s("releaseStream"), n(2.0), null.clone(), s("key")],
+                Command::ReleaseStream {
+                    transaction_id: 2.0,
+                    stream_name: "key".into(),
+                },
+            ),
+            (
+                vec![s("FCPublish"), n(3.0), null.clone(), s("key")],
+                Command::FcPublish {
+                    transaction_id: 3.0,
+                    stream_name: "key".into(),
+                },
+            ),
+            (
+                vec![s("FCUnpublish"), n(6.0), null.clone(), s("key")],
+                Command::FcUnpublish {
+                    transaction_id: 6.0,
+                    stream_name: "key".into(),
+                },
+            ),
+            (
+                vec![s("FCSubscribe"), n(3.0), null.clone(), s("live")],
+                Command::FcSubscribe {
+                    transaction_id: 3.0,
+                    stream_name: "live".into(),
+                },
+            ),
+            (
+                vec![
+                    s("play2"),
+                    n(0.0),
+                    null.clone(),
+                    AmfValue::object([("streamName", s("b"))]),
+                ],
+                Command::Play2 {
+                    transaction_id: 0.0,
+                    parameters: AmfValue::object([("streamName", s("b"))]),
+                },
+            ),
+            (
+                vec![
+                    s("onStatus"),
+                    n(0.0),
+                    null.clone(),
+                    AmfValue::object([("code", s("x"))]),
+                ],
+                Command::OnStatus {
+                    transaction_id: 0.0,
+                    info: AmfValue::object([("code", s("x"))]),
+                },
+            ),
+        ];
+        for (values, expected) in cases {
+            assert_eq!(
+                Command::from_values(values.clone()).unwrap(),
+                expected,
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn required_arguments_are_reported_missing_or_invalid() {
+        let null = AmfValue::Null;
+        let missing = |v: Vec<AmfValue>| {
+            matches!(
+                Command::from_values(v),
+                Err(CommandError::MissingArgument { .. })
+            )
+        };
+        assert!(missing(vec![s("deleteStream"), n(0.0), null.clone()]));
+        assert!(missing(vec![
+            s("seek"),
+            n(0.0),
+            null.clone(),
+            AmfValue::Undefined
+        ]));
+        assert!(missing(vec![s("releaseStream"), n(0.0), null.clone()]));
+        assert!(missing(vec![
+            s("FCPublish"),
+            n(0.0),
+            null.clone(),
+            AmfValue::Boolean(false)
+        ]));
+        assert!(missing(vec![s("play2"), n(0.0), null.clone()]));
+        let invalid = |v: Vec<AmfValue>| {
+            matches!(
+                Command::from_values(v),
+                Err(CommandError::InvalidArgument { .. })
+            )
+        };
+        assert!(invalid(vec![
+            s("deleteStream"),
+            n(0.0),
+            null.clone(),
+            n(-1.0)
+        ]));
+        assert!(invalid(vec![
+            s("deleteStream"),
+            n(0.0),
+            null.clone(),
+            n(f64::NAN)
+        ]));
+        assert!(invalid(vec![
+            s("deleteStream"),
+            n(0.0),
+            null.clone(),
+            n(5e9)
+        ]));
+        assert!(invalid(vec![s("seek"), n(0.0), null.clone(), s("soon")]));
+    }
+
+    #[test]
+    fn unknown_names_and_responses_stay_generic() {
+        let values = vec![s("getStreamLength"), n(3.0), AmfValue::Null, s("mystream")];
+        let cmd = Command::from_values(values.clone()).unwrap();
+        assert!(
+            matches!(&cmd, Command::Call(m) if &*m.name == "getStreamLength" && m.args == vec![s("mystream")])
+        );
+        assert_eq!(cmd.to_message().to_values(), values);
+        let r = vec![s("_result"), n(1.0), AmfValue::Null, n(1.0)];
+        assert!(matches!(Command::from_values(r), Ok(Command::Result(_))));
+        let e = vec![s("_error"), n(1.0), AmfValue::Null];
+        assert!(matches!(Command::from_values(e), Ok(Command::Error(_))));
+    }
+
+    #[test]
+    fn names_are_case_sensitive_like_fms() {
+        let cmd = Command::from_values(vec![s("Connect"), n(1.0), AmfValue::Null]).unwrap();
+        assert!(matches!(cmd, Command::Call(_)));
+    }
+
+    #[test]
+    fn missing_transaction_id_and_object_default_to_zero_and_null() {
+        let m = CommandMessage::from_values(vec![s("echo")]).unwrap();
+        assert_eq!(
+            (m.transaction_id, &m.command_object),
+            (0.0, &AmfValue::Null)
+        );
+        let m = CommandMessage::from_values(vec![s("echo"), s("7")]).unwrap();
+        assert_eq!(m.transaction_id, 7.0);
+        let m = CommandMessage::from_values(vec![s("echo"), AmfValue::Null]).unwrap();
+        assert_eq!(m.transaction_id, 0.0);
+    }
+
+    #[test]
+    fn empty_list_and_non_string_name_are_errors() {
+        assert_eq!(
+            CommandMessage::from_values(vec![]),
+            Err(CommandError::Empty)
+        );
+        assert_eq!(
+            CommandMessage::from_values(vec![n(1.0)]),
+            Err(CommandError::NameNotString { found: "number" })
+        );
+    }
+
+    #[test]
+    fn every_typed_command_survives_to_message_and_back() {
+        for cmd in sample_commands() {
+            let back = Command::from_message(cmd.to_message()).unwrap();
+            assert_eq!(back, cmd);
+        }
+    }
+
+    /// One of every command variant, used by the roundtrip tests here and in
+    /// `encoding.rs`.
+    pub(crate) fn sample_commands() -> Vec<Command> {
+        let Command::Connect(connect) = Command::from_values(ffmpeg_play_connect()).unwrap() else {
+            unreachable!()
+        };
+        vec![
+            Command::Connect(connect),
+            Command::Call(CommandMessage::new(
+                "echo",
+                2.0,
+                AmfValue::Null,
+                vec![s("hi"), n(3.0)],
+            )),
+            Command::CreateStream {
+                transaction_id: 2.0,
+                command_object: AmfValue::Null,
+            },
+            Command::DeleteStream {
+                transaction_id: 0.0,
+                stream_id: 7,
+            },
+            Command::CloseStream {
+                transaction_id: 0.0,
+            },
+            Command::Publish(Publish {
+                transaction_id: 5.0,
+                name: Some("key".into()),
+                publish_type: PublishType::Record,
+            }),
+            Command::Publish(Publish {
+                transaction_id: 0.0,
+                name: None,
+                publish_type: PublishType::Live,
+            }),
+            Command::Play(Play {
+                transaction_id: 4.0,
+                name: Some("s".into()),
+                start: PlayStart::RecordedFrom(10.0),
+                duration: 20.0,
+                reset: false,
+            }),
+            Command::Play(Play {
+                transaction_id: 0.0,
+                name: None,
+                start: PlayStart::LiveOnly,
+                duration: -1.0,
+                reset: true,
+            }),
+            Command::Play2 {
+                transaction_id: 0.0,
+                parameters: AmfValue::object([("len", n(-1.0))]),
+            },
+            Command::Pause(Pause {
+                transaction_id: 0.0,
+                pause: Some(true),
+                milliseconds: 12.0,
+            }),
+            Command::Pause(Pause {
+                transaction_id: 0.0,
+                pause: None,
+                milliseconds: 0.0,
+            }),
+            Command::Seek {
+                transaction_id: 0.0,
+                milliseconds: 99.0,
+            },
+            Command::ReceiveAudio {
+                transaction_id: 0.0,
+                enabled: false,
+            },
+            Command::ReceiveVideo {
+                transaction_id: 0.0,
+                enabled: true,
+            },
+            Command::ReleaseStream {
+                transaction_id: 2.0,
+                stream_name: "a".into(),
+            },
+            Command::FcPublish {
+                transaction_id: 3.0,
+                stream_name: "a".into(),
+            },
+            Command::FcUnpublish {
+                transaction_id: 6.0,
+                stream_name: "a".into(),
+            },
+            Command::FcSubscribe {
+                transaction_id: 3.0,
+                stream_name: "a".into(),
+            },
+            Command::Result(CommandMessage::new(
+                "_result",
+                1.0,
+                AmfValue::Null,
+                vec![n(1.0)],
+            )),
+            Command::Error(CommandMessage::new(
+                "_error",
+                9.0,
+                AmfValue::Null,
+                vec![AmfValue::Null],
+            )),
+            Command::OnStatus {
+                transaction_id: 0.0,
+                info: AmfValue::object([("level", s("status"))]),
+            },
+        ]
+    }
+}

@@ -266,3 +266,148 @@ impl StatusInfo {
         Some(info)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::command::status::{NS_PLAY_START, NS_PUBLISH_BAD_NAME};
+    use crate::protocol::command::Command;
+
+    #[test]
+    fn connect_result_carries_fms_properties_and_success_information() {
+        let opts = ConnectResultOptions {
+            object_encoding: 3.0,
+            version: Some("3,5,7,7009".into()),
+            ..ConnectResultOptions::default()
+        };
+        let m = connect_result(1.0, &opts);
+        assert_eq!((&*m.name, m.transaction_id), ("_result", 1.0));
+        let p = &m.command_object;
+        assert_eq!(
+            p.get("fmsVer").and_then(AmfValue::as_str),
+            Some("FMS/3,5,7,7009")
+        );
+        assert_eq!(p.get("capabilities").and_then(AmfValue::as_f64), Some(31.0));
+        assert_eq!(p.get("mode").and_then(AmfValue::as_f64), Some(1.0));
+        let info = &m.args[0];
+        assert_eq!(info.get("level").and_then(AmfValue::as_str), Some("status"));
+        assert_eq!(
+            info.get("code").and_then(AmfValue::as_str),
+            Some("NetConnection.Connect.Success")
+        );
+        assert_eq!(
+            info.get("objectEncoding").and_then(AmfValue::as_f64),
+            Some(3.0)
+        );
+        let data = info.get("data").unwrap();
+        assert_eq!(
+            data.get("version").and_then(AmfValue::as_str),
+            Some("3,5,7,7009")
+        );
+        assert!(
+            connect_result(1.0, &ConnectResultOptions::default()).args[0]
+                .get("data")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn connect_error_is_a_rejection_with_the_reason() {
+        let m = connect_error(1.0, "bad app");
+        assert_eq!(&*m.name, "_error");
+        let info = StatusInfo::from_value(&m.args[0]).unwrap();
+        assert_eq!(
+            (&*info.level, &*info.code, &*info.description),
+            ("error", "NetConnection.Connect.Rejected", "bad app")
+        );
+    }
+
+    #[test]
+    fn call_error_defaults_to_call_failed() {
+        let m = call_error(7.0, "", "no such method: foo");
+        assert_eq!(
+            (&*m.name, m.transaction_id, &m.command_object),
+            ("_error", 7.0, &AmfValue::Null)
+        );
+        let info = StatusInfo::from_value(&m.args[0]).unwrap();
+        assert_eq!(&*info.code, "NetConnection.Call.Failed");
+        assert_eq!(&*info.level, "error");
+    }
+
+    #[test]
+    fn call_and_create_stream_results_put_values_after_a_null_object() {
+        let m = call_result(3.0, vec![AmfValue::string("pong")]);
+        assert_eq!(
+            m.to_values()[2..],
+            [AmfValue::Null, AmfValue::string("pong")]
+        );
+        let m = create_stream_result(4.0, 1);
+        assert_eq!(
+            m.to_values(),
+            vec![
+                AmfValue::string("_result"),
+                AmfValue::Number(4.0),
+                AmfValue::Null,
+                AmfValue::Number(1.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn on_status_has_transaction_zero_null_object_and_fms_member_order() {
+        let info = StatusInfo::new(LEVEL_STATUS, NS_PLAY_START, "Started playing mystream.")
+            .with_details("mystream")
+            .with_client_id(AmfValue::string("abc"));
+        let m = on_status(&info);
+        assert_eq!(
+            (&*m.name, m.transaction_id, &m.command_object),
+            ("onStatus", 0.0, &AmfValue::Null)
+        );
+        let obj = m.args[0].as_object().unwrap();
+        let keys: Vec<&str> = obj.members.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(
+            keys,
+            ["level", "code", "description", "details", "clientid"]
+        );
+        assert_eq!(StatusInfo::from_value(&m.args[0]), Some(info));
+        // And the typed decoder reads it back as OnStatus.
+        assert!(matches!(
+            Command::from_message(m),
+            Ok(Command::OnStatus { .. })
+        ));
+    }
+
+    #[test]
+    fn status_info_from_value_is_liberal() {
+        let v = AmfValue::ecma_array([
+            ("code", AmfValue::string(NS_PUBLISH_BAD_NAME)),
+            ("level", AmfValue::Number(1.0)),
+            ("extra", AmfValue::Boolean(true)),
+        ]);
+        let info = StatusInfo::from_value(&v).unwrap();
+        assert_eq!(&*info.code, NS_PUBLISH_BAD_NAME);
+        assert_eq!(&*info.level, "");
+        assert_eq!(info.extra.len(), 1);
+        assert_eq!(StatusInfo::from_value(&AmfValue::Null), None);
+    }
+
+    #[test]
+    fn fms_notifications_have_the_expected_shape() {
+        let m = on_fc_publish("key");
+        assert_eq!(&*m.name, "onFCPublish");
+        assert_eq!(
+            m.args[0].get("code").and_then(AmfValue::as_str),
+            Some("NetStream.Publish.Start")
+        );
+        assert_eq!(&*on_fc_unpublish("key").name, "onFCUnpublish");
+        assert_eq!(on_bw_done().to_values().len(), 3);
+        assert_eq!(
+            rtmp_sample_access(true, false),
+            vec![
+                AmfValue::string("|RtmpSampleAccess"),
+                AmfValue::Boolean(true),
+                AmfValue::Boolean(false),
+            ]
+        );
+    }
+}

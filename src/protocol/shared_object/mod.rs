@@ -184,3 +184,8 @@ pub enum SharedObjectError {
         len: usize,
     },
 }
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod value_tests;
