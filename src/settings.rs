@@ -1,0 +1,453 @@
+//! The one door for configuration.
+//!
+//! [`Settings::load`] merges, lowest precedence first: built-in defaults → an
+//! optional TOML file → `FERROCAST__SECTION__KEY` environment variables → command
+//! line flags. Everything else in the program receives typed structs from here;
+//! nothing else reads the environment. Every key, its default and its environment
+//! name are listed in `docs/config.md` (keep the two in step).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::limits::{AmfLimits, ChunkLimits, ProtocolLimits, SharedObjectLimits};
+
+/// Prefix of the environment variables that configure Ferrocast.
+pub const ENV_PREFIX: &str = "FERROCAST";
+/// Separator between the prefix, sections and keys in environment variable names.
+pub const ENV_SEPARATOR: &str = "__";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value did not have the expected type.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    /// The configuration file does not exist.
+    #[error("configuration file {path} does not exist")]
+    MissingFile {
+        /// The path given with `--config`.
+        path: PathBuf,
+    },
+    /// A value parsed but is outside its allowed range.
+    #[error("invalid configuration: {key} {reason}")]
+    OutOfRange {
+        /// The dotted key, e.g. `limits.max_chunk_size`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// The whole configuration of a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// RTMP listener.
+    pub rtmp: RtmpSettings,
+    /// HTTP admin/health listener.
+    pub http: HttpSettings,
+    /// Cluster membership.
+    pub cluster: ClusterSettings,
+    /// SharedObject storage.
+    pub store: StoreSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Bounds on what a peer can make the protocol core allocate.
+    pub limits: LimitsSettings,
+}
+
+/// `[rtmp]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtmpSettings {
+    /// Address the RTMP listener binds; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address the HTTP listener binds; port 0 picks a free port.
+    pub listen: SocketAddr,
+}
+
+/// `[cluster]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Redis URL; `None` runs a single node (in-process bus, embedded store).
+    pub redis_url: Option<String>,
+    /// This node's id; `None` means hostname plus a random suffix, chosen at start.
+    pub node_id: Option<String>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Directory of the embedded SharedObject store.
+    pub data_dir: PathBuf,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format of log lines.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[limits]`: the protocol core's bounds, see [`ProtocolLimits`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// Largest chunk size a peer may announce (bytes).
+    pub max_chunk_size: u32,
+    /// Largest RTMP message accepted (bytes, at most 16 MiB - 1).
+    pub max_message_len: u32,
+    /// Most chunk streams open at once per connection.
+    pub max_chunk_streams: usize,
+    /// Deepest AMF nesting accepted.
+    pub amf_max_depth: usize,
+    /// Largest AMF reference table per message.
+    pub amf_max_references: usize,
+    /// Most events in one SharedObject message.
+    pub so_max_events_per_message: usize,
+    /// Longest SharedObject name (bytes).
+    pub so_max_name_len: usize,
+}
+
+/// Values given on the command line; `None` leaves the lower sources in force.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--rtmp`
+    pub rtmp_listen: Option<SocketAddr>,
+    /// `--http`
+    pub http_listen: Option<SocketAddr>,
+    /// `--redis`
+    pub redis_url: Option<String>,
+    /// `--node-id`
+    pub node_id: Option<String>,
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--log-format`
+    pub log_format: Option<LogFormat>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let chunk = ChunkLimits::default();
+        let amf = AmfLimits::default();
+        let so = SharedObjectLimits::default();
+        Self {
+            rtmp: RtmpSettings {
+                listen: SocketAddr::from(([0, 0, 0, 0], 1935)),
+            },
+            http: HttpSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
+            cluster: ClusterSettings {
+                redis_url: None,
+                node_id: None,
+            },
+            store: StoreSettings {
+                data_dir: PathBuf::from("./data"),
+            },
+            log: LogSettings {
+                format: LogFormat::Human,
+            },
+            limits: LimitsSettings {
+                max_chunk_size: chunk.max_chunk_size,
+                max_message_len: chunk.max_message_len,
+                max_chunk_streams: chunk.max_chunk_streams,
+                amf_max_depth: amf.max_depth,
+                amf_max_references: amf.max_references,
+                so_max_events_per_message: so.max_events_per_message,
+                so_max_name_len: so.max_name_len,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the configuration from the process environment, an optional file and
+    /// the command line overrides.
+    ///
+    /// # Errors
+    /// [`SettingsError`] when the file is missing or unreadable, or any value has
+    /// the wrong type or is out of range.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
+            .collect();
+        Self::load_from(file, env, overrides)
+    }
+
+    /// Like [`Settings::load`], with the environment given as a map (for tests
+    /// and embedding).
+    ///
+    /// # Errors
+    /// As [`Settings::load`].
+    pub fn load_from(
+        file: Option<&Path>,
+        env: HashMap<String, String>,
+        overrides: &Overrides,
+    ) -> Result<Self, SettingsError> {
+        let defaults = config::Config::try_from(&Settings::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(SettingsError::MissingFile {
+                    path: path.to_path_buf(),
+                });
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator(ENV_SEPARATOR)
+                .separator(ENV_SEPARATOR)
+                .try_parsing(true)
+                .source(Some(env.into_iter().collect())),
+        );
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.apply(overrides);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn apply(&mut self, o: &Overrides) {
+        if let Some(a) = o.rtmp_listen {
+            self.rtmp.listen = a;
+        }
+        if let Some(a) = o.http_listen {
+            self.http.listen = a;
+        }
+        if let Some(u) = &o.redis_url {
+            self.cluster.redis_url = Some(u.clone());
+        }
+        if let Some(n) = &o.node_id {
+            self.cluster.node_id = Some(n.clone());
+        }
+        if let Some(d) = &o.data_dir {
+            self.store.data_dir = d.clone();
+        }
+        if let Some(f) = o.log_format {
+            self.log.format = f;
+        }
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let l = &self.limits;
+        let checks: [(bool, &'static str, &'static str); 5] = [
+            (
+                (1..=0x7FFF_FFFF).contains(&l.max_chunk_size),
+                "limits.max_chunk_size",
+                "must be between 1 and 2147483647",
+            ),
+            (
+                (1..=0xFF_FFFF).contains(&l.max_message_len),
+                "limits.max_message_len",
+                "must be between 1 and 16777215",
+            ),
+            (
+                l.max_chunk_streams >= 2,
+                "limits.max_chunk_streams",
+                "must be at least 2",
+            ),
+            (
+                l.amf_max_depth >= 1,
+                "limits.amf_max_depth",
+                "must be at least 1",
+            ),
+            (
+                l.so_max_events_per_message >= 1,
+                "limits.so_max_events_per_message",
+                "must be at least 1",
+            ),
+        ];
+        match checks.iter().find(|(ok, _, _)| !ok) {
+            Some(&(_, key, reason)) => Err(SettingsError::OutOfRange { key, reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// The protocol core's limits, as plain structs.
+    pub fn protocol_limits(&self) -> ProtocolLimits {
+        let l = &self.limits;
+        ProtocolLimits {
+            chunk: ChunkLimits {
+                max_chunk_size: l.max_chunk_size,
+                max_message_len: l.max_message_len,
+                max_chunk_streams: l.max_chunk_streams,
+            },
+            amf: AmfLimits {
+                max_depth: l.amf_max_depth,
+                max_references: l.amf_max_references,
+            },
+            shared_object: SharedObjectLimits {
+                max_events_per_message: l.so_max_events_per_message,
+                max_name_len: l.so_max_name_len,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write_toml(text: &str) -> (tempdir::Dir, PathBuf) {
+        let dir = tempdir::Dir::new();
+        let path = dir.0.join("ferrocast.toml");
+        std::fs::write(&path, text).expect("write config");
+        (dir, path)
+    }
+
+    /// A throwaway directory removed on drop (no extra dependency needed).
+    mod tempdir {
+        pub(super) struct Dir(pub(super) std::path::PathBuf);
+        impl Dir {
+            pub(super) fn new() -> Self {
+                let p = std::env::temp_dir().join(format!(
+                    "ferrocast-settings-{}-{}",
+                    std::process::id(),
+                    rand::random::<u64>()
+                ));
+                std::fs::create_dir_all(&p).expect("temp dir");
+                Self(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_design_contract() {
+        let s = Settings::load_from(None, HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(s.rtmp.listen.to_string(), "0.0.0.0:1935");
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.cluster.redis_url, None);
+        assert_eq!(s.store.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.protocol_limits(), ProtocolLimits::default());
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file_and_flags_override_env() {
+        let (_dir, path) = write_toml(
+            "[rtmp]\nlisten = \"127.0.0.1:2000\"\n[http]\nlisten = \"127.0.0.1:2001\"\n\
+             [limits]\namf_max_depth = 10\n",
+        );
+        let e = env(&[
+            ("FERROCAST__HTTP__LISTEN", "127.0.0.1:3001"),
+            ("FERROCAST__CLUSTER__REDIS_URL", "redis://127.0.0.1:6390/"),
+            ("FERROCAST__LIMITS__MAX_CHUNK_STREAMS", "9"),
+        ]);
+        let o = Overrides {
+            redis_url: Some("redis://127.0.0.1:7000/".into()),
+            ..Overrides::default()
+        };
+        let s = Settings::load_from(Some(&path), e, &o).unwrap();
+        assert_eq!(
+            s.rtmp.listen.to_string(),
+            "127.0.0.1:2000",
+            "file beats default"
+        );
+        assert_eq!(
+            s.http.listen.to_string(),
+            "127.0.0.1:3001",
+            "env beats file"
+        );
+        assert_eq!(
+            s.cluster.redis_url.as_deref(),
+            Some("redis://127.0.0.1:7000/"),
+            "flag beats env"
+        );
+        assert_eq!(s.limits.amf_max_depth, 10);
+        assert_eq!(s.limits.max_chunk_streams, 9, "numbers parse from env");
+    }
+
+    #[test]
+    fn port_zero_is_accepted_for_both_listeners() {
+        let o = Overrides {
+            rtmp_listen: Some("127.0.0.1:0".parse().unwrap()),
+            http_listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let s = Settings::load_from(None, HashMap::new(), &o).unwrap();
+        assert_eq!(s.rtmp.listen.port(), 0);
+        assert_eq!(s.http.listen.port(), 0);
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error_naming_it() {
+        let err = Settings::load_from(
+            Some(Path::new("/nonexistent/f.toml")),
+            HashMap::new(),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/f.toml"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_rejected() {
+        let (_dir, path) = write_toml("[rtmp]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n");
+        let err =
+            Settings::load_from(Some(&path), HashMap::new(), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_address_from_env_is_rejected() {
+        let err = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__LISTEN", "nope")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, SettingsError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_limits_are_rejected_with_the_key() {
+        let err = Settings::load_from(
+            None,
+            env(&[("FERROCAST__LIMITS__MAX_MESSAGE_LEN", "16777216")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("limits.max_message_len"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_in_the_repository_loads_and_equals_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ferrocast.example.toml");
+        let s = Settings::load_from(Some(&path), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(s, Settings::default());
+    }
+}
