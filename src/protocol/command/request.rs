@@ -714,7 +714,7 @@ fn format_number(n: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn s(x: &str) -> AmfValue {

@@ -46,6 +46,9 @@ impl SharedObjectMessage {
         let flags = payload.get_u32();
         let reserved = payload.get_u32();
 
+        // One AMF0 decoder (and so one set of AMF0/AMF3 reference tables) for
+        // the whole body, as Red5 reads it.
+        let mut decoder = Amf0Decoder::new(amf_limits);
         let mut events = Vec::new();
         while !payload.is_empty() {
             if events.len() >= limits.max_events_per_message {
@@ -64,7 +67,7 @@ impl SharedObjectMessage {
                 });
             }
             let data = payload.split_to(declared);
-            events.push(decode_event(event_type, data, amf_limits)?);
+            events.push(decode_event(event_type, data, &mut decoder)?);
         }
         Ok(Self {
             name,
@@ -79,7 +82,7 @@ impl SharedObjectMessage {
 fn decode_event(
     event_type: u8,
     mut data: Bytes,
-    amf_limits: AmfLimits,
+    decoder: &mut Amf0Decoder,
 ) -> Result<SharedObjectEvent, SharedObjectError> {
     let Some(known) = T::from_u8(event_type) else {
         return Ok(SharedObjectEvent::Unknown { event_type, data });
@@ -90,8 +93,8 @@ fn decode_event(
         T::Release => SharedObjectEvent::Release,
         T::Clear => SharedObjectEvent::Clear,
         T::UseSuccess => SharedObjectEvent::UseSuccess,
-        T::RequestChange => SharedObjectEvent::RequestChange(read_pairs(data, amf_limits)?),
-        T::Change => SharedObjectEvent::Change(read_pairs(data, amf_limits)?),
+        T::RequestChange => SharedObjectEvent::RequestChange(read_pairs(data, decoder)?),
+        T::Change => SharedObjectEvent::Change(read_pairs(data, decoder)?),
         T::Success => SharedObjectEvent::Success(read_names(data)?),
         T::Remove => SharedObjectEvent::Remove(read_names(data)?),
         T::RequestRemove => SharedObjectEvent::RequestRemove(read_names(data)?),
@@ -102,7 +105,6 @@ fn decode_event(
             SharedObjectEvent::Status { code, level }
         }
         T::SendMessage => {
-            let mut decoder = Amf0Decoder::new(amf_limits);
             let method = match decoder.decode(&mut data)? {
                 AmfValue::String(s) => s,
                 other => {
@@ -125,9 +127,8 @@ fn decode_event(
 /// slots in old versions and reads them the same way).
 fn read_pairs(
     mut data: Bytes,
-    amf_limits: AmfLimits,
+    decoder: &mut Amf0Decoder,
 ) -> Result<Vec<(ByteString, AmfValue)>, SharedObjectError> {
-    let mut decoder = Amf0Decoder::new(amf_limits);
     let mut pairs = Vec::new();
     while !data.is_empty() {
         let key = read_string(&mut data, "slot name", None)?;

@@ -10,10 +10,7 @@ use bytestring::ByteString;
 
 use super::event::SharedObjectEvent;
 use super::{SharedObjectEncoding, SharedObjectError, SharedObjectMessage};
-use crate::protocol::amf::{amf0::Amf0Encoder, amf3::Amf3Encoder, AmfValue};
-
-/// The AMF0 marker that switches to AMF3 for one value.
-const AVMPLUS_MARKER: u8 = 0x11;
+use crate::protocol::amf::{amf0::Amf0Encoder, AmfValue};
 
 impl SharedObjectMessage {
     /// Appends the message body for the given encoding to `dst`.
@@ -38,11 +35,12 @@ impl SharedObjectMessage {
         dst.put_u32(self.version);
         dst.put_u32(self.flags);
         dst.put_u32(self.reserved);
+        let mut values = ValueWriter::new(encoding);
         for event in &self.events {
             dst.put_u8(event.type_byte());
             let len_at = dst.len();
             dst.put_u32(0);
-            write_event_data(event, encoding, dst)?;
+            write_event_data(event, &mut values, dst)?;
             let len = dst.len() - len_at - 4;
             let len = u32::try_from(len)
                 .map_err(|_| SharedObjectError::TooLong { what: "event", len })?;
@@ -56,10 +54,9 @@ impl SharedObjectMessage {
 
 fn write_event_data(
     event: &SharedObjectEvent,
-    encoding: SharedObjectEncoding,
+    values: &mut ValueWriter,
     dst: &mut BytesMut,
 ) -> Result<(), SharedObjectError> {
-    let mut values = ValueWriter::new(encoding);
     match event {
         SharedObjectEvent::Use
         | SharedObjectEvent::Release
@@ -93,9 +90,9 @@ fn write_event_data(
     Ok(())
 }
 
-/// Writes values for one event: AMF0 with one reference table per event, or
-/// AVM+ + AMF3 with fresh AMF3 tables per value (so no reference crosses a
-/// value, whichever table-sharing rule the peer's decoder follows).
+/// Writes values: AMF0, or AVM+ (0x11) + AMF3, with one set of reference
+/// tables for the whole message (Red5 reads a whole SharedObject body with one
+/// AMF0 and one AMF3 input).
 struct ValueWriter {
     encoding: SharedObjectEncoding,
     amf0: Amf0Encoder,
@@ -112,10 +109,7 @@ impl ValueWriter {
     fn write(&mut self, value: &AmfValue, dst: &mut BytesMut) -> Result<(), SharedObjectError> {
         match self.encoding {
             SharedObjectEncoding::Amf0 => self.amf0.encode(value, dst)?,
-            SharedObjectEncoding::Amf3 => {
-                dst.put_u8(AVMPLUS_MARKER);
-                Amf3Encoder::new().encode(value, dst)?;
-            }
+            SharedObjectEncoding::Amf3 => self.amf0.encode_avmplus(value, dst)?,
         }
         Ok(())
     }
