@@ -13,20 +13,25 @@
 //! See `docs/protocol/commands.md` for the defaults applied to missing
 //! arguments and the places where real clients deviate from the spec.
 
+mod args;
+mod connect;
 mod encoding;
 mod error;
 mod request;
 mod response;
 pub mod status;
+mod stream;
 
+pub use connect::Connect;
 pub use encoding::{
     decode_values, encode_values, CommandEncoding, AMF0_COMMAND_MESSAGE_TYPE,
     AMF3_COMMAND_MESSAGE_TYPE,
 };
 pub use error::CommandError;
-pub use request::{Command, CommandMessage, Connect, Pause, Play, PlayStart, Publish, PublishType};
+pub use request::{Command, CommandMessage};
 pub use response::{
     call_error, call_result, connect_error, connect_result, create_stream_result, on_bw_done,
     on_fc_publish, on_fc_unpublish, on_status, rtmp_sample_access, ConnectResultOptions,
     StatusInfo, DEFAULT_CAPABILITIES, DEFAULT_FMS_VERSION, DEFAULT_MODE,
 };
+pub use stream::{Pause, Play, PlayStart, Publish, PublishType};

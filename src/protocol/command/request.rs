@@ -10,7 +10,13 @@
 
 use bytestring::ByteString;
 
+use super::args::{
+    name_arg, number_arg, stream_id_arg, stream_name, to_bool, to_number, TransposeName,
+};
+use super::connect::parse_connect;
+use super::connect::Connect;
 use super::error::CommandError;
+use super::stream::{Pause, Play, PlayStart, Publish, PublishType};
 use crate::protocol::amf::AmfValue;
 
 /// A command as a plain value list: name, transaction id, command object and
@@ -82,7 +88,7 @@ impl CommandMessage {
         })
     }
 
-    fn arg(&self, index: usize) -> Option<&AmfValue> {
+    pub(super) fn arg(&self, index: usize) -> Option<&AmfValue> {
         self.args.get(index).filter(|v| !v.is_null_or_undefined())
     }
 }
@@ -187,165 +193,6 @@ pub enum Command {
         /// The info object (level, code, description, ...).
         info: AmfValue,
     },
-}
-
-/// The `connect` command: the command object's well-known properties, the whole
-/// object itself, and any extra arguments (passed to the application's
-/// `onConnect`, as FMS does).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Connect {
-    /// Transaction id (1 by spec; answered in the `_result`).
-    pub transaction_id: f64,
-    /// The whole command object as sent, for application code.
-    pub command_object: AmfValue,
-    /// `app`: the application (and instance) name; `""` when absent.
-    pub app: ByteString,
-    /// `tcUrl`: the URL the client connected to.
-    pub tc_url: Option<ByteString>,
-    /// `flashVer`: the client's version string (e.g. `"FMLE/3.0 (compatible; FMSc/1.0)"`).
-    pub flash_ver: Option<ByteString>,
-    /// `swfUrl`.
-    pub swf_url: Option<ByteString>,
-    /// `pageUrl`.
-    pub page_url: Option<ByteString>,
-    /// `objectEncoding`: 0 (AMF0, the default when absent) or 3 (AMF3).
-    pub object_encoding: f64,
-    /// `capabilities`.
-    pub capabilities: Option<f64>,
-    /// `audioCodecs` bit set.
-    pub audio_codecs: Option<f64>,
-    /// `videoCodecs` bit set.
-    pub video_codecs: Option<f64>,
-    /// `fourCcList` (Enhanced RTMP): the FourCCs the client supports. String
-    /// members only; other entries are dropped.
-    pub fourcc_list: Vec<ByteString>,
-    /// `capsEx` (Enhanced RTMP) bit set.
-    pub caps_ex: Option<f64>,
-    /// `videoFourCcInfoMap` (Enhanced RTMP v2), kept as sent.
-    pub video_fourcc_info_map: Option<AmfValue>,
-    /// `audioFourCcInfoMap` (Enhanced RTMP v2), kept as sent.
-    pub audio_fourcc_info_map: Option<AmfValue>,
-    /// Arguments after the command object.
-    pub args: Vec<AmfValue>,
-}
-
-impl Connect {
-    /// Whether the client asked for AMF3 (`objectEncoding` 3).
-    pub fn wants_amf3(&self) -> bool {
-        self.object_encoding == 3.0
-    }
-}
-
-/// How a `publish` records the stream (§7.2.2.6 "Publishing Type").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishType {
-    /// `"live"` (the default): not recorded.
-    Live,
-    /// `"record"`: recorded, replacing any existing file.
-    Record,
-    /// `"append"`: recorded, appended to an existing file.
-    Append,
-    /// `"appendWithGap"` (FMS 3.5+).
-    AppendWithGap,
-    /// Anything else, kept for the application to judge.
-    Other(ByteString),
-}
-
-impl PublishType {
-    /// The wire string.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Live => "live",
-            Self::Record => "record",
-            Self::Append => "append",
-            Self::AppendWithGap => "appendWithGap",
-            Self::Other(s) => s,
-        }
-    }
-
-    fn parse(s: &ByteString) -> Self {
-        match &**s {
-            "live" => Self::Live,
-            "record" => Self::Record,
-            "append" => Self::Append,
-            "appendWithGap" => Self::AppendWithGap,
-            _ => Self::Other(s.clone()),
-        }
-    }
-}
-
-/// The `publish` command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Publish {
-    /// Transaction id.
-    pub transaction_id: f64,
-    /// The stream name (with any `?query` as sent). `None` when the client sent
-    /// `publish(null)` / `publish(false)`: Flash Player's way to stop publishing.
-    pub name: Option<ByteString>,
-    /// Live/record/append; `Live` when absent.
-    pub publish_type: PublishType,
-}
-
-/// Where `play` starts (§7.2.2.1 "Start").
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum PlayStart {
-    /// -2 (the default): the live stream if there is one, else the recording.
-    LiveOrRecorded,
-    /// -1: only the live stream.
-    LiveOnly,
-    /// ≥ 0: the recorded stream from this position, in milliseconds.
-    RecordedFrom(f64),
-}
-
-impl PlayStart {
-    /// Reads the wire number: ≤ -2 (or NaN) is "live or recorded", -2 < n < 0
-    /// is "live only", n ≥ 0 is a recorded position.
-    pub fn from_f64(n: f64) -> Self {
-        if n >= 0.0 {
-            Self::RecordedFrom(n)
-        } else if n > -2.0 {
-            Self::LiveOnly
-        } else {
-            Self::LiveOrRecorded
-        }
-    }
-
-    /// The wire number.
-    pub fn to_f64(self) -> f64 {
-        match self {
-            Self::LiveOrRecorded => -2.0,
-            Self::LiveOnly => -1.0,
-            Self::RecordedFrom(n) => n,
-        }
-    }
-}
-
-/// The `play` command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Play {
-    /// Transaction id.
-    pub transaction_id: f64,
-    /// The stream name. `None` for `play(false)` / `play(null)`: stop playing.
-    pub name: Option<ByteString>,
-    /// Where to start; [`PlayStart::LiveOrRecorded`] when absent.
-    pub start: PlayStart,
-    /// How long to play in milliseconds: -1 (default) to the end, 0 a single
-    /// frame.
-    pub duration: f64,
-    /// Whether to flush a play list (`true` when absent).
-    pub reset: bool,
-}
-
-/// The `pause` command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pause {
-    /// Transaction id.
-    pub transaction_id: f64,
-    /// `true` pause, `false` resume, `None` (absent; old AS2 `pause()`) toggle.
-    pub pause: Option<bool>,
-    /// The stream position at which the client paused, in milliseconds (0
-    /// when absent).
-    pub milliseconds: f64,
 }
 
 impl Command {
@@ -554,163 +401,6 @@ impl Command {
 fn name_or_false(name: &Option<ByteString>) -> AmfValue {
     name.as_ref()
         .map_or(AmfValue::Boolean(false), |n| AmfValue::String(n.clone()))
-}
-
-fn parse_connect(msg: CommandMessage) -> Result<Connect, CommandError> {
-    let obj = &msg.command_object;
-    if !matches!(obj, AmfValue::Object(_) | AmfValue::EcmaArray(_)) {
-        return Err(CommandError::InvalidArgument {
-            command: "connect",
-            argument: "command object",
-            expected: "object",
-            found: obj.type_name(),
-        });
-    }
-    let text = |key: &str| match obj.get(key) {
-        Some(AmfValue::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let number = |key: &str| obj.get(key).and_then(to_number);
-    let fourcc_list = match obj.get("fourCcList") {
-        Some(AmfValue::StrictArray(items)) => items
-            .iter()
-            .filter_map(|v| match v {
-                AmfValue::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(Connect {
-        transaction_id: msg.transaction_id,
-        app: text("app").unwrap_or_default(),
-        tc_url: text("tcUrl"),
-        flash_ver: text("flashVer"),
-        swf_url: text("swfUrl"),
-        page_url: text("pageUrl"),
-        object_encoding: number("objectEncoding").unwrap_or(0.0),
-        capabilities: number("capabilities"),
-        audio_codecs: number("audioCodecs"),
-        video_codecs: number("videoCodecs"),
-        fourcc_list,
-        caps_ex: number("capsEx"),
-        video_fourcc_info_map: obj.get("videoFourCcInfoMap").cloned(),
-        audio_fourcc_info_map: obj.get("audioFourCcInfoMap").cloned(),
-        args: msg.args,
-        command_object: msg.command_object,
-    })
-}
-
-/// Reads a stream-name argument: a string, or a number written as its decimal
-/// form (some bots send `play(1234)`); `false` means "stop" and yields `None`.
-fn stream_name(v: &AmfValue) -> Result<Option<ByteString>, &'static str> {
-    match v {
-        AmfValue::String(s) => Ok(Some(s.clone())),
-        AmfValue::Boolean(false) => Ok(None),
-        other => match to_number(other) {
-            Some(n) if matches!(other, AmfValue::Number(_) | AmfValue::Integer(_)) => {
-                Ok(Some(ByteString::from(format_number(n))))
-            }
-            _ => Err(other.type_name()),
-        },
-    }
-}
-
-trait TransposeName {
-    fn transpose_name(self, command: &'static str) -> Result<Option<ByteString>, CommandError>;
-}
-
-impl TransposeName for Option<Result<Option<ByteString>, &'static str>> {
-    fn transpose_name(self, command: &'static str) -> Result<Option<ByteString>, CommandError> {
-        match self {
-            None => Ok(None),
-            Some(Ok(name)) => Ok(name),
-            Some(Err(found)) => Err(CommandError::InvalidArgument {
-                command,
-                argument: "stream name",
-                expected: "string",
-                found,
-            }),
-        }
-    }
-}
-
-fn name_arg(msg: &CommandMessage, command: &'static str) -> Result<ByteString, CommandError> {
-    msg.arg(0)
-        .map(stream_name)
-        .transpose_name(command)?
-        .ok_or(CommandError::MissingArgument {
-            command,
-            argument: "stream name",
-        })
-}
-
-fn number_arg(
-    msg: &CommandMessage,
-    index: usize,
-    command: &'static str,
-    argument: &'static str,
-) -> Result<f64, CommandError> {
-    let v = msg
-        .arg(index)
-        .ok_or(CommandError::MissingArgument { command, argument })?;
-    to_number(v).ok_or(CommandError::InvalidArgument {
-        command,
-        argument,
-        expected: "number",
-        found: v.type_name(),
-    })
-}
-
-fn stream_id_arg(msg: &CommandMessage, command: &'static str) -> Result<u32, CommandError> {
-    let n = number_arg(msg, 0, command, "stream id")?;
-    if n.is_finite() && (0.0..=f64::from(u32::MAX)).contains(&n) {
-        // Truncation is intended: a stream id is an integer on the wire.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Ok(n as u32)
-    } else {
-        Err(CommandError::InvalidArgument {
-            command,
-            argument: "stream id",
-            expected: "integer in 0..=4294967295",
-            found: "out-of-range number",
-        })
-    }
-}
-
-/// A number from a Number, Integer, Boolean (1/0) or numeric String.
-pub(super) fn to_number(v: &AmfValue) -> Option<f64> {
-    match v {
-        AmfValue::Number(n) => Some(*n),
-        AmfValue::Integer(i) => Some(f64::from(*i)),
-        AmfValue::Boolean(b) => Some(if *b { 1.0 } else { 0.0 }),
-        AmfValue::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A boolean from a Boolean, a Number/Integer (non-zero is true) or the
-/// strings `"true"`/`"false"`.
-fn to_bool(v: &AmfValue) -> Option<bool> {
-    match v {
-        AmfValue::Boolean(b) => Some(*b),
-        AmfValue::Number(n) => Some(*n != 0.0 && !n.is_nan()),
-        AmfValue::Integer(i) => Some(*i != 0),
-        AmfValue::String(s) => match s.trim() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{n:.0}")
-    } else {
-        format!("{n}")
-    }
 }
 
 #[cfg(test)]
