@@ -2,9 +2,10 @@
 //!
 //! A command message is a list of AMF values: the command name, a transaction
 //! id, a command object (or `null`) and any further arguments. This module turns
-//! that list into a typed [`Command`] ([`request`]), builds the server's answers
-//! ([`response`], [`status`]) and reads and writes the message bodies of types
-//! 20 (AMF0) and 17 (AMF3) ([`encoding`]).
+//! that list into a typed [`Command`] (`request.rs`, `connect.rs`,
+//! `stream.rs`), builds the server's answers (`response.rs`, [`status`]) and
+//! reads and writes the message bodies of types 20 (AMF0) and 17 (AMF3)
+//! (`encoding.rs`, [`Command::decode`], [`Command::encode`]).
 //!
 //! The value-level logic ([`Command::from_values`], [`CommandMessage`]) does not
 //! depend on the wire encoding, so the session layer and tests can work with
