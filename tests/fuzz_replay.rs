@@ -17,6 +17,8 @@ const TARGETS: &[Target] = &[
     ("amf0", fuzzing::amf0),
     ("amf3", fuzzing::amf3),
     ("flv", fuzzing::flv),
+    ("command", fuzzing::command),
+    ("shared_object", fuzzing::shared_object),
 ];
 
 fn root() -> PathBuf {

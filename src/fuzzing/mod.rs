@@ -11,8 +11,10 @@ mod amf;
 mod chunk;
 mod flv;
 mod handshake;
+mod messages;
 
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;
 pub use flv::flv;
 pub use handshake::handshake;
+pub use messages::{command, shared_object};

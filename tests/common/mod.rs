@@ -1,0 +1,5 @@
+//! Shared support for integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod mini_server;
+pub mod process;
