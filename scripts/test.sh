@@ -52,10 +52,12 @@ cargo clippy --all-targets --locked -- -D warnings
 
 # --- tests --------------------------------------------------------------------------
 if cargo nextest --version >/dev/null 2>&1; then
-  log "cargo nextest run"
-  cargo nextest run --locked --no-fail-fast
+  # nextest does not run doc tests; run them first so nextest's summary is the
+  # suite's closing line.
   log "cargo test --doc"
   cargo test --locked --doc
+  log "cargo nextest run"
+  cargo nextest run --locked --no-fail-fast
 else
   log "cargo test (cargo-nextest not installed)"
   cargo test --locked --no-fail-fast
