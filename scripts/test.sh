@@ -8,25 +8,45 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*"; }
 
 # --- system tools the integration tests drive (real peers, never mocks) ---------
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+apt_updated=""
+apt_install() {
+  log "installing missing packages: $*"
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "need root or sudo to apt-get install: $*" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # tool -> Debian package
-declare -A NEED=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [rtmpdump]=rtmpdump)
+declare -A NEED=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [rtmpdump]=rtmpdump [python3]=python3)
 missing=()
 for tool in "${!NEED[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${NEED[$tool]}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
-  log "installing missing packages: $pkgs"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to apt-get install: $pkgs" >&2; exit 1; }
-    SUDO="sudo"
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # shellcheck disable=SC2086
-  $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  # shellcheck disable=SC2046
+  apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
+
+# Py3AMF (PyPI), an independent AMF implementation the oracle tests compare
+# against, in a virtualenv under target/ so the system Python stays untouched.
+PY3AMF_VENV="$PWD/target/py3amf-venv"
+if ! "$PY3AMF_VENV/bin/python" -c 'import pyamf' >/dev/null 2>&1; then
+  log "installing the Py3AMF test oracle into $PY3AMF_VENV"
+  rm -rf "$PY3AMF_VENV"
+  if ! python3 -m venv "$PY3AMF_VENV" >/dev/null 2>&1; then
+    apt_install python3-venv
+    rm -rf "$PY3AMF_VENV"
+    python3 -m venv "$PY3AMF_VENV"
+  fi
+  "$PY3AMF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check Py3AMF==0.9.1
+fi
+export FERROCAST_PY3AMF_PYTHON="$PY3AMF_VENV/bin/python"
 
 # --- Rust components ------------------------------------------------------------
 for comp in rustfmt clippy; do
