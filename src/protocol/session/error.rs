@@ -108,6 +108,15 @@ pub enum SessionError {
         /// The chunk encoder's error.
         source: ChunkError,
     },
+    /// The client sent more than `SessionConfig::max_held_input` bytes while
+    /// its `connect` was waiting for the application's decision.
+    #[error("{len} bytes received while connect is pending (limit {limit})")]
+    TooMuchInputBeforeConnect {
+        /// Bytes held.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// Input after a failure: the session is finished.
     #[error("session already failed; no more input accepted")]
     Finished,

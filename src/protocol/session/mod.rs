@@ -81,6 +81,8 @@ pub const DEFAULT_WINDOW_ACK_SIZE: u32 = 2_500_000;
 pub const DEFAULT_PEER_BANDWIDTH: u32 = 2_500_000;
 /// Message streams one connection may hold at once.
 pub const DEFAULT_MAX_STREAMS: usize = 16;
+/// Bytes held unread while a `connect` decision is pending.
+pub const DEFAULT_MAX_HELD_INPUT: usize = 1024 * 1024;
 
 /// How a session behaves; plain data filled by the settings layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +105,9 @@ pub struct SessionConfig {
     /// Most message streams (`createStream`) open at once; further requests
     /// get an `_error`.
     pub max_streams: usize,
+    /// Most bytes held back unread while a `connect` decision is pending
+    /// (clients normally wait for the `_result`; a few pipeline commands).
+    pub max_held_input: usize,
 }
 
 impl Default for SessionConfig {
@@ -116,6 +121,7 @@ impl Default for SessionConfig {
             capabilities: DEFAULT_CAPABILITIES,
             mode: DEFAULT_MODE,
             max_streams: DEFAULT_MAX_STREAMS,
+            max_held_input: DEFAULT_MAX_HELD_INPUT,
         }
     }
 }
@@ -185,6 +191,10 @@ impl ServerSession {
     /// happened, in order; bytes to write back are queued for
     /// [`take_outbound`](Self::take_outbound).
     ///
+    /// While a `connect` awaits the application's decision, messages after it
+    /// are held unread; after `accept_connect` call `handle_input(&[], ..)`
+    /// to process them (it returns their events).
+    ///
     /// `now_ms` is the caller's monotonic clock (used for the handshake time
     /// field and ping round trips); `rng` fills the handshake's random bytes.
     ///
@@ -240,13 +250,25 @@ impl ServerSession {
         } else {
             self.inbuf.extend_from_slice(input);
         }
-        while let Some(raw) = self.decoder.decode(&mut self.inbuf)? {
+        // While the application decides on `connect`, later messages wait in
+        // `inbuf` (a client that pipelines createStream after connect would
+        // otherwise be refused); the decision's caller resumes with empty input.
+        while !matches!(self.connection, state::Connection::Requested { .. }) {
+            let Some(raw) = self.decoder.decode(&mut self.inbuf)? else {
+                break;
+            };
             // Checked after each whole message (not after partial chunks), so
             // the Acknowledgements sent do not depend on how TCP split the input.
             if let Some(sequence_number) = self.decoder.take_ack_due() {
                 self.queue_acknowledgement(sequence_number)?;
             }
             self.handle_message(raw, now_ms, &mut events)?;
+        }
+        if self.inbuf.len() > self.config.max_held_input {
+            return Err(SessionError::TooMuchInputBeforeConnect {
+                len: self.inbuf.len(),
+                limit: self.config.max_held_input,
+            });
         }
         Ok(events)
     }
@@ -301,9 +323,8 @@ impl ServerSession {
     }
 
     /// Bytes sent that the client has not acknowledged yet, judged by its last
-    /// Acknowledgement (sequence numbers wrap at 2^32). Useful for
-    /// backpressure; 0 before the client's first Acknowledgement is... not
-    /// known, so it counts everything sent.
+    /// Acknowledgement (sequence numbers wrap at 2^32), for backpressure.
+    /// Before the client's first Acknowledgement it is everything sent.
     pub fn unacknowledged_bytes(&self) -> u64 {
         let sent = self.bytes_sent();
         match self.last_ack_received {
