@@ -51,6 +51,11 @@ impl ObjectEncoding {
         }
     }
 
+    /// Whether values go out as AMF3.
+    pub fn is_amf3(self) -> bool {
+        self == Self::Amf3
+    }
+
     /// The command message type used for this encoding.
     pub fn command_encoding(self) -> CommandEncoding {
         match self {

@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::events::MediaKind;
-use super::{ObjectEncoding, CSID_VIDEO};
+use super::CSID_VIDEO;
 use super::{ServerSession, SessionError, CSID_AUDIO, CSID_COMMAND, CSID_CONTROL, CSID_DATA};
 use crate::protocol::amf::AmfValue;
 use crate::protocol::chunk::{MessageHeader, RawMessage};
@@ -401,12 +401,5 @@ impl ServerSession {
             let bytes = self.outbuf.split().freeze();
             self.segments.push(bytes);
         }
-    }
-}
-
-impl ObjectEncoding {
-    /// Whether values go out as AMF3.
-    pub fn is_amf3(self) -> bool {
-        self == Self::Amf3
     }
 }

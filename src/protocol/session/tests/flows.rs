@@ -576,3 +576,41 @@ fn captured_ffmpeg_and_rtmpdump_c0c1_complete_the_handshake_and_reach_connect() 
         Err(SessionError::Handshake(_))
     ));
 }
+
+#[test]
+fn commands_pipelined_after_connect_wait_for_the_decision() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let mut client = TestClient::new();
+    client.handshake(&mut session);
+    let mut input = client.connect("live", None).to_vec();
+    input.extend_from_slice(&client.command(0, "createStream", 2.0, AmfValue::Null, vec![]));
+    let events = feed(&mut session, &input);
+    let [SessionEvent::ConnectRequested { request, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(feed(&mut session, &[]).is_empty(), "still held");
+    session
+        .accept_connect(*request, &ConnectAccept::default())
+        .unwrap();
+    assert_eq!(
+        feed(&mut session, &[]),
+        vec![SessionEvent::StreamCreated { stream_id: 1 }]
+    );
+}
+
+#[test]
+fn too_much_input_while_connect_is_pending_is_refused() {
+    let config = SessionConfig {
+        max_held_input: 1000,
+        ..SessionConfig::default()
+    };
+    let mut session = ServerSession::new(config);
+    let mut client = TestClient::new();
+    client.handshake(&mut session);
+    let mut input = client.connect("live", None).to_vec();
+    input.extend_from_slice(&client.message(3, 0, 20, 0, Bytes::from(vec![2u8; 2000])));
+    assert!(matches!(
+        session.handle_input(&input, 0, &mut rng()),
+        Err(SessionError::TooMuchInputBeforeConnect { limit: 1000, .. })
+    ));
+}
