@@ -14,6 +14,8 @@
 //! - [`amf`]: one ActionScript value model, AMF0 and AMF3 codecs, serde bridge.
 //! - [`command`]: NetConnection/NetStream commands as typed requests and response
 //!   builders.
+//! - [`session`]: the server side of one connection as a state machine
+//!   (handshake, chunk codec, NetConnection/NetStream state, events out).
 //! - [`shared_object`]: SharedObject messages (types 16 and 19) and their events.
 //! - [`flv`]: FLV file tags; [`media`]: keyframe / sequence-header sniffing for
 //!   legacy and Enhanced RTMP payloads.
@@ -31,4 +33,5 @@ pub mod handshake;
 pub mod limits;
 pub mod media;
 pub mod message;
+pub mod session;
 pub mod shared_object;

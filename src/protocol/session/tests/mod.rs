@@ -1,0 +1,9 @@
+//! Session tests: an in-memory client built from the project's own
+//! `ClientHandshake`, `ChunkEncoder`/`ChunkDecoder` and command builders
+//! drives a `ServerSession`; no network.
+
+mod client;
+mod flows;
+mod mini_server;
+mod props;
+mod streams;
