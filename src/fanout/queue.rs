@@ -224,6 +224,11 @@ impl PlayerQueue {
         self.frames.is_empty()
     }
 
+    /// The queued frames, oldest first.
+    pub fn frames(&self) -> impl Iterator<Item = &Frame> {
+        self.frames.iter()
+    }
+
     /// Frames queued.
     pub fn len(&self) -> usize {
         self.frames.len()
