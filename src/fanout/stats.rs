@@ -2,6 +2,7 @@
 //! per player.
 
 use super::frame::{Frame, FrameKind};
+use super::queue::PushOutcome;
 
 /// Media counters. Bytes are payload bytes (what crosses the wire, without the
 /// accounting overhead). For a player queue, "in" is what was pushed and "out"
@@ -53,6 +54,17 @@ impl FanoutStats {
         self.dropped_bytes += len_u64(frame);
     }
 
+    /// Counts what a player queue did with a frame: queued (out), dropped,
+    /// or the player disconnected (counted once per player: a queue refuses
+    /// every push after its disconnect, so count only the first).
+    pub fn record_outcome(&mut self, frame: &Frame, outcome: &PushOutcome) {
+        match outcome {
+            PushOutcome::Queued => self.record_out(frame),
+            PushOutcome::Dropped(_) => self.record_drop(frame),
+            PushOutcome::Disconnect(_) => self.disconnects += 1,
+        }
+    }
+
     /// All dropped frames.
     pub fn dropped_frames(&self) -> u64 {
         self.dropped_video_frames + self.dropped_audio_frames
@@ -97,10 +109,13 @@ mod tests {
         assert_eq!(stats.dropped_video_frames, 1);
         assert_eq!(stats.dropped_audio_frames, 1);
         assert_eq!((stats.dropped_frames(), stats.dropped_bytes), (2, 9));
+        stats.record_outcome(&aac, &PushOutcome::Queued);
+        assert_eq!(stats.frames_out, 2);
         let mut total = FanoutStats::default();
         total.add(&stats);
         total.add(&stats);
         assert_eq!(total.frames_in, 4);
+        assert_eq!(total.frames_out, 4);
         assert_eq!(total.dropped_bytes, 18);
     }
 }
