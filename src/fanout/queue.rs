@@ -170,7 +170,9 @@ impl PlayerQueue {
             self.burst_cost += cost;
         }
         self.frames.push_back(frame);
-        self.check_lag(now_ms);
+        // Start the over-budget clock now if this frame tipped the queue over;
+        // the next push acts on it.
+        let _ = self.check_lag(now_ms);
         PushOutcome::Queued
     }
 
