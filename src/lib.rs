@@ -7,6 +7,10 @@
 //!   sniffing. It never touches sockets, clocks, tasks or Redis: bytes and the
 //!   current time come in as arguments, values and bytes come out.
 //!
+//! - [`fanout`]: live media fan-out — frames, the per-stream GOP cache, the
+//!   per-player bounded queue with its slow-consumer policy, counters. Pure
+//!   like the protocol core.
+//!
 //! - [`settings`]: the one door for configuration.
 //!
 //! Later layers (actors, cluster bus, stores, HTTP) build on it; see
@@ -60,6 +64,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod fanout;
 pub mod protocol;
 pub mod settings;
 
