@@ -7,7 +7,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use bytes::{Bytes, BytesMut};
 use ferrocast::fuzzing;
+use ferrocast::protocol::amf::{amf0, AmfValue};
+use ferrocast::protocol::chunk::{ChunkEncoder, RawMessage};
+use ferrocast::protocol::command::{CommandEncoding, CommandMessage};
 
 type Target = (&'static str, fn(&[u8]));
 
@@ -19,6 +23,7 @@ const TARGETS: &[Target] = &[
     ("flv", fuzzing::flv),
     ("command", fuzzing::command),
     ("shared_object", fuzzing::shared_object),
+    ("session", fuzzing::session),
 ];
 
 fn root() -> PathBuf {
@@ -64,6 +69,120 @@ fn run(target: &Target, input: &[u8], what: &str) {
             "fuzz target {name} panicked on {what} ({} bytes): {:02x?}",
             input.len(),
             &input[..input.len().min(64)]
+        );
+    }
+}
+
+/// A realistic client chunk stream for the `session` target (after its fixed
+/// handshake): connect, createStream, publish with metadata, audio and video,
+/// then a second stream that plays. Byte 0 (piece size 0) feeds it at once.
+fn session_seed() -> Vec<u8> {
+    let mut encoder = ChunkEncoder::new();
+    let mut wire = BytesMut::new();
+    let mut push = |type_id: u8, stream_id: u32, payload: Bytes| {
+        let message = RawMessage {
+            csid: if type_id == 20 { 3 } else { 4 },
+            timestamp: 0,
+            type_id,
+            stream_id,
+            payload,
+        };
+        encoder.encode(&message, &mut wire).expect("seed chunks");
+    };
+    let command = |name: &str, tx: f64, object: AmfValue, args: Vec<AmfValue>| {
+        let mut body = BytesMut::new();
+        CommandMessage::new(name, tx, object, args)
+            .encode(CommandEncoding::Amf0, &mut body)
+            .expect("seed command");
+        body.freeze()
+    };
+    let app = AmfValue::object([
+        ("app", AmfValue::string("live")),
+        ("tcUrl", AmfValue::string("rtmp://h/live")),
+    ]);
+    push(20, 0, command("connect", 1.0, app, vec![]));
+    push(20, 0, command("createStream", 2.0, AmfValue::Null, vec![]));
+    push(
+        20,
+        1,
+        command(
+            "publish",
+            3.0,
+            AmfValue::Null,
+            vec!["cam".into(), "live".into()],
+        ),
+    );
+    let mut meta = BytesMut::new();
+    let width = AmfValue::ecma_array([("width", AmfValue::Number(320.0))]);
+    amf0::encode_all(
+        &["@setDataFrame".into(), "onMetaData".into(), width],
+        &mut meta,
+    )
+    .expect("seed metadata");
+    push(18, 1, meta.freeze());
+    push(8, 1, Bytes::from_static(&[0xAF, 0x00, 0x12, 0x10]));
+    push(
+        9,
+        1,
+        Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 1, 0x42, 0xC0, 0x0D, 0xFF, 0xE1, 0, 0]),
+    );
+    push(
+        9,
+        1,
+        Bytes::from_static(&[0x17, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x65]),
+    );
+    push(
+        9,
+        1,
+        Bytes::from_static(&[0x27, 0x01, 0, 0, 0, 0, 0, 0, 1, 0x41]),
+    );
+    push(20, 0, command("createStream", 4.0, AmfValue::Null, vec![]));
+    push(
+        20,
+        2,
+        command(
+            "play",
+            5.0,
+            AmfValue::Null,
+            vec!["cam".into(), AmfValue::Number(-2.0)],
+        ),
+    );
+    let mut seed = vec![0u8];
+    seed.extend_from_slice(&wire);
+    seed
+}
+
+#[test]
+fn the_session_seed_and_all_its_prefixes_and_corruptions_never_panic() {
+    let seed = session_seed();
+    let target = TARGETS
+        .iter()
+        .find(|t| t.0 == "session")
+        .expect("session target");
+    // Keep the corpus seed in step with the code that builds it.
+    if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
+        let dir = root().join("fuzz/corpus/session");
+        std::fs::create_dir_all(&dir).expect("corpus dir");
+        std::fs::write(dir.join("seed-publish-and-play"), &seed).expect("write seed");
+    }
+    let mut rng = Rng(0xFEED_5EED);
+    for n in 0..=seed.len() {
+        run(
+            target,
+            &seed[..n],
+            &format!("prefix {n} of the session seed"),
+        );
+    }
+    for round in 0..500 {
+        let mut bad = seed.clone();
+        for _ in 0..=rng.below(4) {
+            let i = 1 + rng.below(bad.len() - 1);
+            bad[i] = rng.next() as u8;
+        }
+        run(
+            target,
+            &bad,
+            &format!("corruption {round} of the session seed"),
         );
     }
 }

@@ -1,5 +1,6 @@
-//! The protocol core stays pure: no IO crates anywhere under src/protocol
-//! (DESIGN.md §2). The same check runs as a grep in scripts/test.sh.
+//! The protocol core and the fan-out data structures stay pure: no IO crates
+//! anywhere under src/protocol or src/fanout (DESIGN.md §2). The same check runs
+//! as a grep in scripts/test.sh.
 
 use std::path::Path;
 
@@ -20,10 +21,14 @@ fn visit(dir: &Path, offenders: &mut Vec<String>) {
 }
 
 #[test]
-fn protocol_core_mentions_no_actix_tokio_or_redis() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/protocol");
+fn protocol_core_and_fanout_mention_no_actix_tokio_or_redis() {
     let mut offenders = Vec::new();
-    visit(&root, &mut offenders);
+    for dir in ["src/protocol", "src/fanout"] {
+        visit(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(dir),
+            &mut offenders,
+        );
+    }
     assert!(
         offenders.is_empty(),
         "IO crates in the protocol core:\n{}",

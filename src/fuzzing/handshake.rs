@@ -1,30 +1,9 @@
 //! Both handshake machines with arbitrary peer bytes in arbitrary pieces.
 
+use super::XorShift;
 use crate::protocol::handshake::{
     ClientConfig, ClientHandshake, ClientMode, DigestSchema, HandshakeStep, ServerHandshake,
 };
-
-/// A deterministic xorshift source: the fuzzer must be reproducible.
-struct XorShift(u64);
-
-impl rand::RngCore for XorShift {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for b in dst {
-            *b = self.next_u64() as u8;
-        }
-    }
-}
 
 /// Byte 0 picks the role and options, byte 1 the piece size (0 = everything at
 /// once); the rest is what the peer sends. Neither machine may panic, whatever

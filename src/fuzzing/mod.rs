@@ -12,9 +12,33 @@ mod chunk;
 mod flv;
 mod handshake;
 mod messages;
+mod session;
 
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;
 pub use flv::flv;
 pub use handshake::handshake;
 pub use messages::{command, shared_object};
+pub use session::session;
+
+/// A deterministic xorshift source: the fuzzer must be reproducible.
+pub(crate) struct XorShift(pub(crate) u64);
+
+impl rand::RngCore for XorShift {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for b in dst {
+            *b = self.next_u64() as u8;
+        }
+    }
+}
