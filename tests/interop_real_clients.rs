@@ -11,13 +11,12 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use common::mini_server::{serve_one, OnPlay, Seen, Session};
+use common::mini_server::{serve_one, OnPlay, Session};
 use common::process::{make_test_flv, Peer, TempDir};
-use ferrocast::protocol::amf::AmfValue;
-use ferrocast::protocol::command::Command;
 use ferrocast::protocol::flv::{FlvConfig, FlvDecoder, FlvItem, FlvTag, FlvTagType};
 use ferrocast::protocol::handshake::HandshakeKind;
 use ferrocast::protocol::media::{AudioTagInfo, VideoTagInfo};
+use ferrocast::protocol::session::{MediaKind, SessionEvent};
 
 const SESSION_LIMIT: Duration = Duration::from_secs(60);
 
@@ -61,11 +60,6 @@ fn listener() -> (TcpListener, u16) {
     (l, port)
 }
 
-fn describe(session: &Session) -> String {
-    let names: Vec<&str> = session.commands().iter().map(|c| c.name()).collect();
-    format!("commands {names:?}, ended: {}", session.ended)
-}
-
 #[test]
 fn ffmpeg_publisher_completes_digest_handshake_connect_and_publish_and_its_media_arrives_intact() {
     let dir = TempDir::new("interop-publish");
@@ -95,53 +89,65 @@ fn ffmpeg_publisher_completes_digest_handshake_connect_and_publish_and_its_media
     assert!(
         status.is_some_and(|s| s.success()),
         "ffmpeg failed: {output}\n{}",
-        describe(&session)
+        session.describe()
     );
 
     assert!(
-        matches!(session.handshake, HandshakeKind::Digest { .. }),
+        matches!(session.handshake, Some(HandshakeKind::Digest { .. })),
         "ffmpeg uses the digest handshake"
     );
-    let commands = session.commands();
-    let Some(Command::Connect(connect)) = commands.first() else {
-        panic!("first command must be connect: {}", describe(&session));
+    let Some(SessionEvent::ConnectRequested { app, tc_url, .. }) = session
+        .events
+        .iter()
+        .find(|e| !matches!(e, SessionEvent::HandshakeCompleted { .. }))
+    else {
+        panic!("connect comes first: {}", session.describe());
     };
-    assert_eq!(connect.app, "live");
+    assert_eq!(app, "live");
     assert_eq!(
-        connect.tc_url.as_deref(),
+        tc_url.as_deref(),
         Some(format!("rtmp://127.0.0.1:{port}/live").as_str())
     );
     assert!(
-        commands
+        session
+            .events
             .iter()
-            .any(|c| matches!(c, Command::CreateStream { .. })),
+            .any(|e| matches!(e, SessionEvent::StreamCreated { .. })),
         "{}",
-        describe(&session)
+        session.describe()
     );
     assert!(
-        commands
+        session
+            .events
             .iter()
-            .any(|c| matches!(c, Command::Publish(p) if p.name.as_deref() == Some("cam"))),
+            .any(|e| matches!(e, SessionEvent::PublishRequested { name, .. } if name == "cam")),
         "{}",
-        describe(&session)
+        session.describe()
     );
 
-    // ffmpeg sends @setDataFrame onMetaData {…} before the media.
-    let metadata = session.seen.iter().find_map(|s| match s {
-        Seen::Data(values) => Some(values.clone()),
+    // ffmpeg sends @setDataFrame onMetaData {…} before the media; the session
+    // strips @setDataFrame and hands over the values after onMetaData.
+    let metadata = session.events.iter().find_map(|e| match e {
+        SessionEvent::MetadataReceived { values, .. } => Some(values.clone()),
         _ => None,
     });
-    let metadata = metadata.expect("a data message");
-    assert_eq!(metadata.first(), Some(&AmfValue::string("@setDataFrame")));
-    assert_eq!(metadata.get(1), Some(&AmfValue::string("onMetaData")));
+    let metadata = metadata.expect("metadata from ffmpeg");
     assert!(
-        metadata.get(2).and_then(|m| m.get("width")).is_some(),
+        metadata.first().and_then(|m| m.get("width")).is_some(),
         "metadata has width: {metadata:?}"
     );
 
     // Every audio and video payload arrives byte for byte, in order.
-    let video: Vec<_> = session.media(9).into_iter().map(|(_, p)| p).collect();
-    let audio: Vec<_> = session.media(8).into_iter().map(|(_, p)| p).collect();
+    let video: Vec<_> = session
+        .media(MediaKind::Video)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    let audio: Vec<_> = session
+        .media(MediaKind::Audio)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     assert_same_payloads(&video, &payloads(&tags, FlvTagType::Video), "video");
     assert_same_payloads(&audio, &payloads(&tags, FlvTagType::Audio), "audio");
 
@@ -184,13 +190,13 @@ fn play_with(
     assert!(
         status.is_some(),
         "{program} did not exit: {output}\n{}",
-        describe(&session)
+        session.describe()
     );
     assert_eq!(
         session.ended,
         "served",
         "{program}: {output}\n{}",
-        describe(&session)
+        session.describe()
     );
     assert!(out.exists(), "{program} wrote no file: {output}");
     (session, read_flv(&out))
@@ -223,14 +229,17 @@ fn ffmpeg_player_accepts_the_digest_handshake_and_connect_and_receives_every_pac
         },
         tags.clone(),
     );
-    assert!(matches!(session.handshake, HandshakeKind::Digest { .. }));
+    assert!(matches!(
+        session.handshake,
+        Some(HandshakeKind::Digest { .. })
+    ));
     assert!(
         session
-            .commands()
+            .events
             .iter()
-            .any(|c| matches!(c, Command::Play(p) if p.name.as_deref() == Some("cam"))),
+            .any(|e| matches!(e, SessionEvent::PlayRequested { name, .. } if name == "cam")),
         "{}",
-        describe(&session)
+        session.describe()
     );
     assert_same_payloads(
         &payloads(&got, FlvTagType::Video),
@@ -260,14 +269,14 @@ fn rtmpdump_player_accepts_the_simple_handshake_and_connect_and_receives_every_p
         tags.clone(),
     );
     // librtmp only does the digest handshake for RTMPE or SWF verification.
-    assert_eq!(session.handshake, HandshakeKind::Simple);
+    assert_eq!(session.handshake, Some(HandshakeKind::Simple));
     assert!(
         session
-            .commands()
+            .events
             .iter()
-            .any(|c| matches!(c, Command::Play(p) if p.name.as_deref() == Some("cam"))),
+            .any(|e| matches!(e, SessionEvent::PlayRequested { name, .. } if name == "cam")),
         "{}",
-        describe(&session)
+        session.describe()
     );
     // rtmpdump writes what it receives, except that librtmp's reader drops video
     // packets of 5 bytes or less (here: the AVC end-of-sequence) and audio

@@ -1,354 +1,202 @@
-//! A one-connection RTMP server built only from the protocol core, for interop
-//! tests against real clients. It is deliberately small and blocking (std TCP,
-//! one thread): the point is to show that real clients accept what the core's
-//! handshake, chunk codec, AMF and command builders produce, and that the core
-//! decodes what real clients send.
+//! A one-connection RTMP server for interop tests: a blocking socket loop around
+//! the protocol core's `ServerSession`, with an application that accepts every
+//! request and, on play, serves a list of FLV tags. The point is to show that
+//! real clients accept what the core writes and that the core reads what real
+//! clients send; the actor server is a separate, larger thing.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use ferrocast::protocol::chunk::{ChunkDecoder, ChunkEncoder, MessageHeader, RawMessage};
-use ferrocast::protocol::command::{
-    self, status, Command, CommandEncoding, CommandMessage, ConnectResultOptions, StatusInfo,
+use ferrocast::protocol::command::{status, StatusInfo};
+use ferrocast::protocol::flv::{FlvTag, FlvTagType};
+use ferrocast::protocol::handshake::HandshakeKind;
+use ferrocast::protocol::session::{
+    ConnectAccept, MediaKind, PlayAccept, ServerSession, SessionConfig, SessionEvent,
 };
-use ferrocast::protocol::flv::FlvTag;
-use ferrocast::protocol::handshake::{HandshakeKind, HandshakeStep, ServerHandshake};
-use ferrocast::protocol::limits::ProtocolLimits;
-use ferrocast::protocol::message::{LimitType, RtmpMessage, UserControlEvent};
-
-/// The message stream id handed out by `createStream`.
-pub const STREAM_ID: u32 = 1;
-const CSID_COMMAND: u32 = 3;
-const CSID_AUDIO: u32 = 4;
-const CSID_VIDEO: u32 = 6;
-const CSID_DATA: u32 = 5;
-/// The chunk size the server announces, as FMS and most servers do.
-const SERVER_CHUNK_SIZE: u32 = 4096;
-
-/// What the server saw, in order.
-#[derive(Debug, Clone)]
-pub enum Seen {
-    /// A decoded command.
-    Command(Command),
-    /// A data message (AMF0 values as decoded).
-    Data(Vec<ferrocast::protocol::amf::AmfValue>),
-    /// An audio or video message.
-    Media {
-        /// 8 audio, 9 video.
-        type_id: u8,
-        /// Absolute timestamp.
-        timestamp: u32,
-        /// Its payload.
-        payload: Bytes,
-    },
-    /// Any other message (control, user control), by type id.
-    Other(u8),
-}
 
 /// What the server does when a client plays.
 pub enum OnPlay {
-    /// Send these tags as the stream, then Play.Stop + StreamEOF, then close.
+    /// Send these tags as the stream, then StreamEOF + Play.Stop, then close.
     Serve(Vec<FlvTag>),
 }
 
 /// The result of one session.
 pub struct Session {
     /// Which handshake the client did.
-    pub handshake: HandshakeKind,
-    /// Every message in arrival order.
-    pub seen: Vec<Seen>,
+    pub handshake: Option<HandshakeKind>,
+    /// Every event the session raised, in order.
+    pub events: Vec<SessionEvent>,
     /// Why the session ended ("eof", "served", or an error).
     pub ended: String,
 }
 
 impl Session {
-    /// The decoded commands, in order.
-    pub fn commands(&self) -> Vec<&Command> {
-        self.seen
+    /// The media messages of one kind, in order: (timestamp, payload).
+    pub fn media(&self, kind: MediaKind) -> Vec<(u32, bytes::Bytes)> {
+        self.events
             .iter()
-            .filter_map(|s| match s {
-                Seen::Command(c) => Some(c),
+            .filter_map(|e| match e {
+                SessionEvent::MediaReceived {
+                    kind: k,
+                    timestamp,
+                    payload,
+                    ..
+                } if *k == kind => Some((*timestamp, payload.clone())),
                 _ => None,
             })
             .collect()
     }
 
-    /// The media messages of one type (8 or 9), in order.
-    pub fn media(&self, type_id: u8) -> Vec<(u32, Bytes)> {
-        self.seen
+    /// A one-line summary of the events, for failure messages.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self
+            .events
             .iter()
-            .filter_map(|s| match s {
-                Seen::Media {
-                    type_id: t,
-                    timestamp,
-                    payload,
-                } if *t == type_id => Some((*timestamp, payload.clone())),
-                _ => None,
-            })
-            .collect()
+            .filter(|e| !matches!(e, SessionEvent::MediaReceived { .. }))
+            .map(|e| format!("{e:?}").chars().take(60).collect())
+            .collect();
+        format!("events {names:?}, ended: {}", self.ended)
     }
 }
 
 /// Accepts one connection on `listener` and runs it to the end (client close,
 /// stream served, or `limit`).
 pub fn serve_one(listener: &TcpListener, on_play: OnPlay, limit: Duration) -> Session {
-    listener.set_nonblocking(false).expect("blocking listener");
     let (mut sock, _) = listener.accept().expect("accept");
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .expect("timeout");
     sock.set_nodelay(true).expect("nodelay");
-    let deadline = Instant::now() + limit;
-
-    // --- handshake -------------------------------------------------------------
-    let mut hs = ServerHandshake::new();
+    let started = Instant::now();
+    let mut session = ServerSession::new(SessionConfig::default());
     let mut rng = rand::rng();
-    let mut buf = [0u8; 64 * 1024];
-    let (kind, remaining) = loop {
-        assert!(
-            Instant::now() < deadline,
-            "handshake did not finish in time"
-        );
-        let n = match sock.read(&mut buf) {
-            Ok(0) => panic!("client closed during the handshake"),
-            Ok(n) => n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            Err(e) => panic!("read during handshake: {e}"),
-        };
-        match hs
-            .handle_input(&buf[..n], 0, &mut rng)
-            .expect("handshake accepted")
-        {
-            HandshakeStep::Continue { send } => sock.write_all(&send).expect("write S0S1S2"),
-            HandshakeStep::Done { send, outcome } => {
-                sock.write_all(&send).expect("write");
-                break (outcome.kind, outcome.remaining);
-            }
-        }
+    let mut tags = match on_play {
+        OnPlay::Serve(tags) => Some(tags),
     };
-
-    // --- messages ----------------------------------------------------------------
-    let limits = ProtocolLimits::default();
-    let mut conn = Conn {
-        sock,
-        decoder: ChunkDecoder::new(limits.chunk),
-        encoder: ChunkEncoder::new(),
-        encoding: CommandEncoding::Amf0,
+    let mut record = Session {
+        handshake: None,
+        events: Vec::new(),
+        ended: String::new(),
     };
-    let mut inbuf = BytesMut::from(&remaining[..]);
-    let mut seen = Vec::new();
-    let mut on_play = Some(on_play);
-    let ended = 'outer: loop {
-        while let Some(raw) = conn
-            .decoder
-            .decode(&mut inbuf)
-            .expect("well-formed chunk stream")
-        {
-            let message = RtmpMessage::from_raw(&raw).expect("well-formed message");
-            match message {
-                RtmpMessage::CommandAmf0(payload) | RtmpMessage::CommandAmf3(payload) => {
-                    let encoding = if raw.type_id == 17 {
-                        CommandEncoding::Amf3
-                    } else {
-                        CommandEncoding::Amf0
-                    };
-                    let cmd = Command::decode(payload, encoding, limits.amf)
-                        .expect("well-formed command");
-                    let served = conn.answer(&cmd, &mut on_play);
-                    seen.push(Seen::Command(cmd));
-                    if served {
-                        break 'outer "served".to_string();
-                    }
-                }
-                RtmpMessage::DataAmf0(payload) => {
-                    let values = ferrocast::protocol::amf::amf0::decode_all(payload, limits.amf)
-                        .expect("well-formed data message");
-                    seen.push(Seen::Data(values));
-                }
-                RtmpMessage::Audio(payload) | RtmpMessage::Video(payload) => {
-                    seen.push(Seen::Media {
-                        type_id: raw.type_id,
-                        timestamp: raw.timestamp,
-                        payload,
-                    })
-                }
-                _ => seen.push(Seen::Other(raw.type_id)),
-            }
-            if let Some(seq) = conn.decoder.take_ack_due() {
-                conn.send(
-                    2,
-                    0,
-                    0,
-                    &RtmpMessage::Acknowledgement {
-                        sequence_number: seq,
-                    },
-                );
-            }
-        }
-        if Instant::now() >= deadline {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut input: &[u8] = &[];
+    let mut n;
+    record.ended = loop {
+        if started.elapsed() >= limit {
             break "time limit".to_string();
         }
-        match conn.sock.read(&mut buf) {
-            Ok(0) => break "eof".to_string(),
-            Ok(n) => inbuf.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) => break format!("read error: {e}"),
+        let now_ms = started.elapsed().as_millis() as u64;
+        let events = session
+            .handle_input(input, now_ms, &mut rng)
+            .expect("the client speaks valid RTMP");
+        let served = react(
+            &mut session,
+            events,
+            &mut record,
+            &mut tags,
+            now_ms,
+            &mut rng,
+        );
+        flush(&mut sock, &mut session);
+        if served {
+            // Let the client drain what it was sent before the socket closes.
+            std::thread::sleep(Duration::from_millis(300));
+            break "served".to_string();
         }
-    };
-    Session {
-        handshake: kind,
-        seen,
-        ended,
-    }
-}
-
-struct Conn {
-    sock: TcpStream,
-    decoder: ChunkDecoder,
-    encoder: ChunkEncoder,
-    encoding: CommandEncoding,
-}
-
-impl Conn {
-    fn send(&mut self, csid: u32, timestamp: u32, stream_id: u32, message: &RtmpMessage) {
-        let raw = message
-            .to_raw(csid, timestamp, stream_id)
-            .expect("encodable message");
-        let mut out = BytesMut::new();
-        self.encoder.encode(&raw, &mut out).expect("chunkable");
-        self.sock.write_all(&out).expect("write to client");
-    }
-
-    fn send_command(&mut self, stream_id: u32, cmd: &CommandMessage) {
-        let mut body = BytesMut::new();
-        cmd.encode(self.encoding, &mut body)
-            .expect("encodable command");
-        let msg = match self.encoding {
-            CommandEncoding::Amf0 => RtmpMessage::CommandAmf0(body.freeze()),
-            CommandEncoding::Amf3 => RtmpMessage::CommandAmf3(body.freeze()),
+        n = match sock.read(&mut buf) {
+            Ok(0) => break "eof".to_string(),
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => 0,
+            Err(e) => break format!("read error: {e}"),
         };
-        self.send(CSID_COMMAND, 0, stream_id, &msg);
-    }
+        input = &buf[..n];
+    };
+    record
+}
 
-    fn send_status(&mut self, code: &str, description: &str) {
-        let info = StatusInfo::new(status::LEVEL_STATUS, code, description).with_details("cam");
-        self.send_command(STREAM_ID, &command::on_status(&info));
+fn flush(sock: &mut TcpStream, session: &mut ServerSession) {
+    for segment in session.take_outbound() {
+        sock.write_all(&segment).expect("write to the client");
     }
+}
 
-    /// Answers one command like a live server; returns true once a play request
-    /// has been served completely.
-    fn answer(&mut self, cmd: &Command, on_play: &mut Option<OnPlay>) -> bool {
-        match cmd {
-            Command::Connect(connect) => {
-                if connect.wants_amf3() {
-                    self.encoding = CommandEncoding::Amf3;
+/// The application: accept everything; on play, serve the tags. Returns true
+/// once a play has been served.
+fn react(
+    session: &mut ServerSession,
+    events: Vec<SessionEvent>,
+    record: &mut Session,
+    tags: &mut Option<Vec<FlvTag>>,
+    now_ms: u64,
+    rng: &mut impl rand::RngCore,
+) -> bool {
+    let mut pending = events;
+    let mut served = false;
+    while !pending.is_empty() {
+        let mut resume = false;
+        for event in std::mem::take(&mut pending) {
+            match &event {
+                SessionEvent::HandshakeCompleted { kind, .. } => record.handshake = Some(*kind),
+                SessionEvent::ConnectRequested { request, .. } => {
+                    session
+                        .accept_connect(*request, &ConnectAccept::default())
+                        .expect("accept connect");
+                    // Messages that followed connect were held until now.
+                    resume = true;
                 }
-                self.send(2, 0, 0, &RtmpMessage::WindowAckSize(2_500_000));
-                self.send(
-                    2,
-                    0,
-                    0,
-                    &RtmpMessage::SetPeerBandwidth {
-                        window: 2_500_000,
-                        limit_type: LimitType::Dynamic,
-                    },
-                );
-                self.send(
-                    2,
-                    0,
-                    0,
-                    &RtmpMessage::UserControl(UserControlEvent::StreamBegin { stream_id: 0 }),
-                );
-                self.send(2, 0, 0, &RtmpMessage::SetChunkSize(SERVER_CHUNK_SIZE));
-                let options = ConnectResultOptions {
-                    object_encoding: if connect.wants_amf3() { 3.0 } else { 0.0 },
-                    ..ConnectResultOptions::default()
-                };
-                self.send_command(
-                    0,
-                    &command::connect_result(connect.transaction_id, &options),
-                );
-            }
-            Command::CreateStream { transaction_id, .. } => {
-                self.send_command(
-                    0,
-                    &command::create_stream_result(*transaction_id, STREAM_ID),
-                );
-            }
-            Command::FcPublish { stream_name, .. } => {
-                self.send_command(0, &command::on_fc_publish(stream_name));
-            }
-            Command::Publish(_) => self.send_status(status::NS_PUBLISH_START, "Publishing cam."),
-            Command::Play(_) => {
-                let Some(OnPlay::Serve(tags)) = on_play.take() else {
-                    return false;
-                };
-                self.send(
-                    2,
-                    0,
-                    0,
-                    &RtmpMessage::UserControl(UserControlEvent::StreamBegin {
-                        stream_id: STREAM_ID,
-                    }),
-                );
-                self.send_status(status::NS_PLAY_RESET, "Playing and resetting cam.");
-                self.send_status(status::NS_PLAY_START, "Started playing cam.");
-                let access = command::rtmp_sample_access(true, true);
-                self.send_data(0, &access);
-                self.send_status(status::NS_DATA_START, "Data start.");
-                for tag in &tags {
-                    let (csid, type_id) = match tag.tag_type {
-                        ferrocast::protocol::flv::FlvTagType::Audio => (CSID_AUDIO, 8),
-                        ferrocast::protocol::flv::FlvTagType::Video => (CSID_VIDEO, 9),
-                        ferrocast::protocol::flv::FlvTagType::ScriptData => (CSID_DATA, 18),
-                        ferrocast::protocol::flv::FlvTagType::Other(_) => continue,
+                SessionEvent::PublishRequested { request, .. } => {
+                    session.accept_publish(*request).expect("accept publish");
+                }
+                SessionEvent::PlayRequested {
+                    request,
+                    stream_id,
+                    reset,
+                    ..
+                } => {
+                    let accept = PlayAccept {
+                        reset: *reset,
+                        ..PlayAccept::default()
                     };
-                    let header = MessageHeader {
-                        csid,
-                        timestamp: tag.timestamp,
-                        type_id,
-                        stream_id: STREAM_ID,
-                    };
-                    let mut segments = Vec::new();
-                    self.encoder
-                        .encode_segments(&header, &tag.data, &mut segments)
-                        .expect("chunkable media");
-                    for s in segments {
-                        self.sock.write_all(&s).expect("write media");
+                    session.accept_play(*request, &accept).expect("accept play");
+                    if let Some(tags) = tags.take() {
+                        serve(session, *stream_id, &tags);
+                        served = true;
                     }
                 }
-                self.send(
-                    2,
-                    0,
-                    0,
-                    &RtmpMessage::UserControl(UserControlEvent::StreamEof {
-                        stream_id: STREAM_ID,
-                    }),
-                );
-                self.send_status(status::NS_PLAY_STOP, "Stopped playing cam.");
-                let _ = self.sock.flush();
-                // Let the client drain what it was sent before the socket closes.
-                std::thread::sleep(Duration::from_millis(300));
-                return true;
+                _ => {}
             }
-            _ => {}
+            record.events.push(event);
         }
-        false
+        if resume {
+            pending = session
+                .handle_input(&[], now_ms, rng)
+                .expect("held input is valid");
+        }
     }
+    served
+}
 
-    fn send_data(&mut self, stream_id: u32, values: &[ferrocast::protocol::amf::AmfValue]) {
-        let mut body = BytesMut::new();
-        ferrocast::protocol::amf::amf0::encode_all(values, &mut body).expect("encodable data");
-        let raw = RawMessage {
-            csid: CSID_DATA,
-            timestamp: 0,
-            type_id: 18,
-            stream_id: if stream_id == 0 { STREAM_ID } else { stream_id },
-            payload: body.freeze(),
+fn serve(session: &mut ServerSession, stream_id: u32, tags: &[FlvTag]) {
+    for tag in tags {
+        let sent = match tag.tag_type {
+            FlvTagType::Audio => {
+                session.send_media(stream_id, MediaKind::Audio, tag.timestamp, &tag.data)
+            }
+            FlvTagType::Video => {
+                session.send_media(stream_id, MediaKind::Video, tag.timestamp, &tag.data)
+            }
+            FlvTagType::ScriptData => session
+                .send_data_raw(stream_id, tag.timestamp, &tag.data)
+                .map(|()| true),
+            FlvTagType::Other(_) => Ok(true),
         };
-        let mut out = BytesMut::new();
-        self.encoder.encode(&raw, &mut out).expect("chunkable");
-        self.sock.write_all(&out).expect("write data");
+        sent.expect("media goes out");
     }
+    session.send_stream_eof(stream_id).expect("stream EOF");
+    let stop = StatusInfo::new(
+        status::LEVEL_STATUS,
+        status::NS_PLAY_STOP,
+        "Stopped playing cam.",
+    );
+    session.send_status(stream_id, &stop).expect("Play.Stop");
 }
