@@ -64,9 +64,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod actors;
 pub mod fanout;
+pub mod http;
+pub mod metrics;
+pub mod node;
 pub mod protocol;
 pub mod settings;
+pub mod telemetry;
 
 #[doc(hidden)]
 pub mod fuzzing;

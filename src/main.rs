@@ -1,8 +1,6 @@
 //! The `ferrocast` binary: `ferrocast serve` (or bare `ferrocast`) runs a node.
 //!
-//! The command line is a contract (docs/config.md, DESIGN.md §3); the network
-//! server itself lands with the single-node server issue, so until then `serve`
-//! validates its flags and exits with a clear message.
+//! The command line is a contract (docs/config.md, DESIGN.md §3).
 
 use std::process::ExitCode;
 
@@ -86,13 +84,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    eprintln!(
-        "ferrocast {}: configuration loaded (rtmp {}, http {}); the protocol core is built, \
-         but the network server is not built yet (it lands with the single-node server \
-         issue). Nothing is listening.",
-        env!("CARGO_PKG_VERSION"),
-        settings.rtmp.listen,
-        settings.http.listen,
-    );
-    ExitCode::from(2)
+    ferrocast::telemetry::init(settings.log.format);
+    match actix_rt::System::new().block_on(ferrocast::node::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "node failed");
+            ExitCode::FAILURE
+        }
+    }
 }

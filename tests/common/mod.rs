@@ -2,4 +2,5 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod mini_server;
+pub mod node;
 pub mod process;

@@ -1,0 +1,153 @@
+//! Every message the actors exchange: plain data. Commands are imperative
+//! (`Publish`, `AddPlayer`), notifications past tense (`QueueReady` is the one
+//! exception: a wake-up).
+
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+
+use super::connection::ConnectionActor;
+use super::stream::StreamActor;
+use crate::fanout::{Frame, PlayerQueue};
+
+/// A stream's cluster-wide name: scope (application + room path) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// `APP[/ROOM...]` from the connect URL.
+    pub scope: String,
+    /// The stream name given to publish/play (query string removed).
+    pub name: String,
+}
+
+impl std::fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.scope, self.name)
+    }
+}
+
+/// Why a publish was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishRefused {
+    /// Someone already publishes that name (`NetStream.Publish.BadName`).
+    BadName,
+}
+
+/// Registry: `conn` wants to publish `key`. Answers the new stream's address.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<StreamActor>, PublishRefused>")]
+pub struct Publish {
+    /// The stream.
+    pub key: StreamKey,
+    /// The publishing connection's id.
+    pub conn_id: u64,
+    /// The publisher's arbiter: the stream actor runs there, on the thread that
+    /// produces its input.
+    pub arbiter: ArbiterHandle,
+}
+
+/// Registry: the publisher of `key` stopped (its StreamActor is stopping).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unpublished {
+    /// The stream.
+    pub key: StreamKey,
+}
+
+/// Registry: `player` wants `key`; attached now if published, else when it is.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Play {
+    /// The stream.
+    pub key: StreamKey,
+    /// The player's connection.
+    pub player: PlayerRef,
+}
+
+/// Registry: forget a waiting player (it left or stopped playing).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopWaiting {
+    /// The stream.
+    pub key: StreamKey,
+    /// The player's id.
+    pub player_id: u64,
+}
+
+/// A player as the stream sees it: where to queue frames and whom to wake.
+#[derive(Clone)]
+pub struct PlayerRef {
+    /// Unique per (connection, stream id).
+    pub player_id: u64,
+    /// The player's connection.
+    pub conn: Addr<ConnectionActor>,
+    /// The message stream id the player plays on.
+    pub stream_id: u32,
+    /// The bounded queue shared with the connection (the stream pushes, the
+    /// connection pops): no actor message per frame per player.
+    pub queue: Arc<Mutex<PlayerQueue>>,
+}
+
+/// StreamActor: one media frame from the publisher.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Ingest(pub Frame);
+
+/// StreamActor: attach a player (it first gets the GOP cache's join burst).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddPlayer(pub PlayerRef);
+
+/// StreamActor: detach a player.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemovePlayer {
+    /// The player's id.
+    pub player_id: u64,
+}
+
+/// StreamActor: the publisher left; notify players and stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unpublish;
+
+/// ConnectionActor: frames are waiting in the queue of this player.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct QueueReady {
+    /// The message stream id the player plays on.
+    pub stream_id: u32,
+}
+
+/// ConnectionActor: the stream this player waited for is now published here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StreamAttached {
+    /// The message stream id the player plays on.
+    pub stream_id: u32,
+    /// The stream.
+    pub stream: Addr<StreamActor>,
+    /// Whether the stream was published after the play started (send
+    /// `NetStream.Play.PublishNotify`).
+    pub notify: bool,
+}
+
+/// ConnectionActor: the publisher of the stream this player plays left.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PublisherLeft {
+    /// The message stream id the player plays on.
+    pub stream_id: u32,
+}
+
+/// ConnectionActor: the player was disconnected by the fan-out (too far behind).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlayerEvicted {
+    /// Why.
+    pub reason: String,
+}
+
+/// ConnectionActor: the node is shutting down; close with a status.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;

@@ -1,0 +1,59 @@
+//! The HTTP side of a node: health and Prometheus metrics (admin APIs come
+//! with the registry snapshots they read).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::{get, web, HttpResponse, Responder};
+use serde::Serialize;
+
+use crate::metrics::Metrics;
+
+/// What the handlers read: fixed facts about the node plus live counters.
+pub struct NodeState {
+    /// This node's id.
+    pub node_id: String,
+    /// The bound RTMP address (after port 0 was resolved).
+    pub rtmp_addr: SocketAddr,
+    /// The bound HTTP address.
+    pub http_addr: SocketAddr,
+    /// When the node started.
+    pub started: Instant,
+    /// Live counters.
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'a str,
+    node_id: &'a str,
+    rtmp_addr: String,
+    http_addr: String,
+    cluster: &'a str,
+    uptime_secs: u64,
+}
+
+#[get("/health")]
+async fn health(state: web::Data<NodeState>) -> impl Responder {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        node_id: &state.node_id,
+        rtmp_addr: state.rtmp_addr.to_string(),
+        http_addr: state.http_addr.to_string(),
+        cluster: "single",
+        uptime_secs: state.started.elapsed().as_secs(),
+    })
+}
+
+#[get("/metrics")]
+async fn metrics(state: web::Data<NodeState>) -> impl Responder {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health).service(metrics);
+}

@@ -1,0 +1,142 @@
+//! A running node: binds the RTMP and HTTP listeners (port 0 picks a free
+//! port; the bound addresses are logged and reported by `GET /health`), starts
+//! one arbiter per core for connections, accepts until SIGINT/SIGTERM, then
+//! closes every connection with a status and stops.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::{web, App, HttpServer};
+use tracing::{info, warn};
+
+use crate::actors::connection::{ConnectionActor, ConnectionDeps};
+use crate::actors::messages::Shutdown;
+use crate::actors::registry::RegistryActor;
+use crate::fanout::FanoutLimits;
+use crate::http::{self, NodeState};
+use crate::metrics::Metrics;
+use crate::protocol::session::SessionConfig;
+use crate::settings::Settings;
+
+/// How long connections get to send their closing status at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Runs the node until a shutdown signal. Call inside an actix `System`.
+///
+/// # Errors
+/// When a listener cannot be bound.
+pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let node_id = settings
+        .cluster
+        .node_id
+        .clone()
+        .unwrap_or_else(default_node_id);
+    let rtmp = tokio::net::TcpListener::bind(settings.rtmp.listen).await?;
+    let rtmp_addr = rtmp.local_addr()?;
+    let http_listener = std::net::TcpListener::bind(settings.http.listen)?;
+    let http_addr = http_listener.local_addr()?;
+    let metrics = Arc::new(Metrics::default());
+
+    let state = web::Data::new(NodeState {
+        node_id: node_id.clone(),
+        rtmp_addr,
+        http_addr,
+        started: Instant::now(),
+        metrics: metrics.clone(),
+    });
+    let http = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+        .workers(1)
+        .disable_signals()
+        .listen(http_listener)?
+        .run();
+    let http_handle = http.handle();
+    actix_rt::spawn(http);
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+    let fanout = FanoutLimits::default();
+    let deps = ConnectionDeps {
+        registry: RegistryActor::new(fanout, metrics.clone()).start(),
+        metrics,
+        session: SessionConfig {
+            limits: settings.protocol_limits(),
+            ..SessionConfig::default()
+        },
+        fanout,
+    };
+    let live: Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>> = Arc::default();
+    info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
+
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut next_id: u64 = 0;
+    loop {
+        tokio::select! {
+            accepted = rtmp.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => { warn!(error = %e, "accept failed"); continue; }
+                };
+                next_id += 1;
+                let id = next_id;
+                let socket = match socket.into_std() {
+                    Ok(s) => s,
+                    Err(e) => { warn!(error = %e, "cannot hand over a socket"); continue; }
+                };
+                let (deps, live) = (deps.clone(), live.clone());
+                let arbiter = &arbiters[(id as usize) % arbiters.len()];
+                arbiter.spawn_fn(move || match tokio::net::TcpStream::from_std(socket) {
+                    Ok(socket) => {
+                        let addr = ConnectionActor::start_for(id, peer, socket, deps);
+                        let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+                        live.retain(|_, a| a.connected());
+                        live.insert(id, addr);
+                    }
+                    Err(e) => warn!(error = %e, "cannot register a socket"),
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+
+    info!("shutting down: closing connections");
+    drop(rtmp);
+    for addr in live.lock().unwrap_or_else(|p| p.into_inner()).values() {
+        addr.do_send(Shutdown);
+    }
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+    http_handle.stop(true).await;
+    for arbiter in arbiters {
+        arbiter.stop();
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the node");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Hostname plus a random suffix, so two nodes on one host differ.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ferrocast".to_string());
+    format!("{host}-{:06x}", rand::random::<u32>() & 0xFF_FFFF)
+}

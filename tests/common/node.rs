@@ -1,0 +1,141 @@
+//! A real `ferrocast` node process for integration tests: started on
+//! 127.0.0.1 port 0 (the bound addresses are read from its log line), its log
+//! kept for failure messages, stopped with SIGTERM (then killed) on drop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running node.
+pub struct Node {
+    child: Child,
+    /// The RTMP address, e.g. `127.0.0.1:40123`.
+    pub rtmp: String,
+    /// The HTTP address.
+    pub http: String,
+    log: Arc<Mutex<Vec<String>>>,
+    _data: super::process::TempDir,
+}
+
+fn field(line: &str, name: &str) -> Option<String> {
+    let start = line.find(&format!("{name}="))? + name.len() + 1;
+    Some(line[start..].split_whitespace().next()?.to_string())
+}
+
+impl Node {
+    /// Starts a single node with embedded defaults.
+    pub fn start() -> Self {
+        let data = super::process::TempDir::new("node-data");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocast"))
+            .args([
+                "serve",
+                "--rtmp",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(&data.0)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ferrocast");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("ferrocast listening") {
+                    let _ = tx.send(line.clone());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the node logs its bound addresses");
+        Self {
+            rtmp: field(&line, "rtmp").expect("rtmp= in the listening line"),
+            http: field(&line, "http").expect("http= in the listening line"),
+            child,
+            log,
+            _data: data,
+        }
+    }
+
+    /// `rtmp://ADDR/PATH`
+    pub fn url(&self, path: &str) -> String {
+        format!("rtmp://{}/{path}", self.rtmp)
+    }
+
+    /// GET `path` on the HTTP listener; returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&self.http).expect("connect to HTTP");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.http
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("HTTP response");
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains `needle` (or panics with the log).
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "no log line with {needle:?} within {limit:?}:\n{}",
+            self.log()
+        );
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns whether it exited 0.
+    pub fn terminate(&mut self, limit: Duration) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

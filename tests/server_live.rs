@@ -1,0 +1,313 @@
+//! The real `ferrocast` binary as a live server, driven by real ffmpeg and
+//! rtmpdump: every test starts its own node on 127.0.0.1 port 0.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use common::node::Node;
+use common::process::{make_test_flv, Peer, TempDir};
+use ferrocast::protocol::flv::{FlvConfig, FlvDecoder, FlvItem, FlvTag, FlvTagType, ScriptTag};
+use ferrocast::protocol::limits::AmfLimits;
+use ferrocast::protocol::media::{AudioTagInfo, VideoTagInfo};
+
+const PEER_LIMIT: Duration = Duration::from_secs(60);
+
+fn read_flv(path: &std::path::Path) -> Vec<FlvTag> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut buf = BytesMut::from(&bytes[..]);
+    let mut decoder = FlvDecoder::new(FlvConfig::default());
+    let mut tags = Vec::new();
+    while let Ok(Some(item)) = decoder.decode(&mut buf) {
+        if let FlvItem::Tag(tag) = item {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+fn payloads(tags: &[FlvTag], kind: FlvTagType, min_len: usize) -> Vec<Bytes> {
+    tags.iter()
+        .filter(|t| t.tag_type == kind && t.data.len() > min_len)
+        .map(|t| t.data.clone())
+        .collect()
+}
+
+fn assert_same(got: &[Bytes], want: &[Bytes], what: &str) {
+    let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
+    assert!(
+        got.len() == want.len() && first_diff.is_none(),
+        "{what}: got {} payloads, want {}; first difference at {first_diff:?}",
+        got.len(),
+        want.len()
+    );
+}
+
+fn ffmpeg_player(url: &str, out: &std::path::Path) -> Peer {
+    Peer::spawn(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            url,
+            "-c",
+            "copy",
+            "-f",
+            "flv",
+            out.to_str().unwrap(),
+        ],
+    )
+}
+
+fn rtmpdump_player(url: &str, out: &std::path::Path) -> Peer {
+    Peer::spawn(
+        "rtmpdump",
+        &["-q", "--live", "-r", url, "-o", out.to_str().unwrap()],
+    )
+}
+
+fn publisher(url: &str, source: &std::path::Path) -> Peer {
+    Peer::spawn(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-i",
+            source.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-f",
+            "flv",
+            url,
+        ],
+    )
+}
+
+#[test]
+fn players_waiting_before_the_publish_receive_every_packet_byte_for_byte() {
+    let node = Node::start();
+    let dir = TempDir::new("live-all");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 3, 25);
+    let url = node.url("live/cam");
+
+    let outs = [
+        dir.0.join("p1.flv"),
+        dir.0.join("p2.flv"),
+        dir.0.join("p3.flv"),
+    ];
+    let players = [
+        ffmpeg_player(&url, &outs[0]),
+        ffmpeg_player(&url, &outs[1]),
+        rtmpdump_player(&url, &outs[2]),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while node.log().matches("playing").count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three players did not start:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (status, output) = publisher(&url, &source).finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "publisher failed: {output}\n{}",
+        node.log()
+    );
+    for (i, player) in players.into_iter().enumerate() {
+        let (status, output) = player.finish(PEER_LIMIT);
+        assert!(
+            status.is_some(),
+            "player {i} did not stop after the publisher left: {output}"
+        );
+    }
+
+    let tags = read_flv(&source);
+    for (i, out) in outs.iter().enumerate() {
+        let got = read_flv(out);
+        // librtmp (rtmpdump) drops video payloads of <= 5 bytes and audio of
+        // <= 1 byte when writing its file; ffmpeg keeps everything.
+        let (min_video, min_audio) = if i == 2 { (5, 1) } else { (0, 0) };
+        let what = |k: &str| format!("player {i} {k}");
+        assert_same(
+            &payloads(&got, FlvTagType::Video, min_video),
+            &payloads(&tags, FlvTagType::Video, min_video),
+            &what("video"),
+        );
+        assert_same(
+            &payloads(&got, FlvTagType::Audio, min_audio),
+            &payloads(&tags, FlvTagType::Audio, min_audio),
+            &what("audio"),
+        );
+    }
+}
+
+#[test]
+fn a_late_joiner_starts_with_metadata_then_sequence_headers_then_a_keyframe() {
+    let node = Node::start();
+    let dir = TempDir::new("live-late");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 5, 25);
+    let url = node.url("live/late");
+    let publisher = publisher(&url, &source);
+    node.wait_for_log("publishing", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(2300));
+
+    let out = dir.0.join("late.flv");
+    let (status, output) = rtmpdump_player(&url, &out).finish(PEER_LIMIT);
+    assert!(status.is_some(), "late player did not stop: {output}");
+    let (status, output) = publisher.finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "publisher failed: {output}"
+    );
+
+    let got = read_flv(&out);
+    let first = got.first().expect("the late joiner received tags");
+    assert_eq!(
+        first.tag_type,
+        FlvTagType::ScriptData,
+        "metadata comes first"
+    );
+    let script = ScriptTag::parse(first.data.clone(), AmfLimits::default()).expect("script tag");
+    assert!(
+        script.is_metadata(),
+        "the first tag is onMetaData: {script:?}"
+    );
+
+    let video: Vec<&FlvTag> = got
+        .iter()
+        .filter(|t| t.tag_type == FlvTagType::Video)
+        .collect();
+    let audio: Vec<&FlvTag> = got
+        .iter()
+        .filter(|t| t.tag_type == FlvTagType::Audio)
+        .collect();
+    assert!(
+        VideoTagInfo::parse(&video[0].data)
+            .unwrap()
+            .is_sequence_header(),
+        "video sequence header first"
+    );
+    assert!(
+        AudioTagInfo::parse(&audio[0].data)
+            .unwrap()
+            .is_sequence_header(),
+        "audio sequence header first"
+    );
+    assert!(
+        VideoTagInfo::parse(&video[1].data).unwrap().is_keyframe(),
+        "then a keyframe"
+    );
+
+    // From the keyframe on, the joiner got the source's video without a gap.
+    let source_video = payloads(&read_flv(&source), FlvTagType::Video, 5);
+    let got_video: Vec<Bytes> = video[1..]
+        .iter()
+        .map(|t| t.data.clone())
+        .filter(|d| d.len() > 5)
+        .collect();
+    let start = source_video
+        .iter()
+        .position(|p| *p == got_video[0])
+        .expect("the keyframe is in the source");
+    assert!(
+        start > 0,
+        "a late joiner does not start at the very beginning"
+    );
+    assert_same(
+        &got_video,
+        &source_video[start..],
+        "late joiner video from its keyframe on",
+    );
+}
+
+#[test]
+fn a_second_publisher_of_the_same_name_is_refused_and_the_first_is_unaffected() {
+    let node = Node::start();
+    let dir = TempDir::new("live-badname");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 3, 25);
+    let url = node.url("live/taken");
+    let first = publisher(&url, &source);
+    node.wait_for_log("publishing", Duration::from_secs(20));
+
+    let (status, output) = publisher(&url, &source).finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the second publisher must fail: {output}"
+    );
+    assert!(
+        output.contains("already being published"),
+        "ffmpeg shows our reason: {output}"
+    );
+    let (status, output) = first.finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the first publisher completes: {output}\n{}",
+        node.log()
+    );
+}
+
+#[test]
+fn health_reports_the_bound_addresses_and_metrics_count_connections() {
+    let node = Node::start();
+    let (status, body) = node.get("/health");
+    assert_eq!(status, 200);
+    let health: serde_json::Value = serde_json::from_str(&body).expect("JSON health");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["cluster"], "single");
+    assert_eq!(health["rtmp_addr"], node.rtmp.as_str());
+    assert_eq!(health["http_addr"], node.http.as_str());
+    assert!(health["node_id"].as_str().is_some_and(|id| !id.is_empty()));
+
+    let dir = TempDir::new("live-metrics");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 1, 25);
+    let (status, output) = publisher(&node.url("live/m"), &source).finish(PEER_LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "{output}");
+    let (status, metrics) = node.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("# TYPE ferrocast_connections_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "ferrocast_connections_total 1"),
+        "{metrics}"
+    );
+    let bytes_in: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ferrocast_bytes_in_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("bytes in");
+    assert!(
+        bytes_in > std::fs::metadata(&source).unwrap().len() / 2,
+        "counted what ffmpeg sent"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_node_cleanly_with_a_player_attached() {
+    let mut node = Node::start();
+    let dir = TempDir::new("live-term");
+    let _player = ffmpeg_player(&node.url("live/none"), &dir.0.join("x.flv"));
+    node.wait_for_log("playing", Duration::from_secs(20));
+    assert!(
+        node.terminate(Duration::from_secs(10)),
+        "exit 0 after SIGTERM:\n{}",
+        node.log()
+    );
+    assert!(node.log().contains("shutting down"), "{}", node.log());
+}
