@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use actix::io::{WriteHandler, Writer};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use rand::SeedableRng;
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::messages::{
@@ -32,11 +34,13 @@ use crate::protocol::session::{
 /// Bytes drained from a player's queue per turn, so one player's backlog does
 /// not monopolise the actor.
 const DRAIN_BATCH_BYTES: usize = 256 * 1024;
-/// Socket write buffer watermarks: above the high one the actor pauses until
-/// the socket drains below the low one, and frames wait in the bounded player
-/// queue (where the drop policy applies) instead of in this buffer.
+/// Bytes handed to the write task but not yet written: above the high mark the
+/// actor stops draining player queues (frames then wait in the bounded queues,
+/// where the drop policy applies); the write task wakes it below the low mark.
 const WRITE_LOW_WATERMARK: usize = 64 * 1024;
 const WRITE_HIGH_WATERMARK: usize = 512 * 1024;
+/// Segments the write task takes per turn.
+const WRITE_BATCH_SEGMENTS: usize = 64;
 
 /// What a connection needs from the node.
 #[derive(Clone)]
@@ -51,6 +55,81 @@ pub struct ConnectionDeps {
     pub fanout: FanoutLimits,
 }
 
+/// The socket's write side: a task on this arbiter writes what the actor
+/// queues, so the actor itself never waits on the socket.
+struct Outbox {
+    tx: mpsc::UnboundedSender<Bytes>,
+    /// Bytes queued for the write task and not yet written.
+    in_flight: Arc<AtomicUsize>,
+    /// Set by the actor when it stopped draining players; the write task
+    /// clears it and sends `WriterDrained` once below the low mark.
+    paused: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    fn send(&self, segment: Bytes) {
+        self.in_flight.fetch_add(segment.len(), Ordering::AcqRel);
+        // A closed channel means the write task ended (socket error): the
+        // actor learns it from `WriteFailed`.
+        let _ = self.tx.send(segment);
+    }
+
+    /// Whether media may be drained now; if not, arranges a `WriterDrained`.
+    fn ready_for_media(&self) -> bool {
+        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
+            return true;
+        }
+        self.paused.store(true, Ordering::Release);
+        // The write task may have drained in between: check again.
+        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
+            self.paused.store(false, Ordering::Release);
+            return true;
+        }
+        false
+    }
+}
+
+/// Writes queued segments in order until the actor drops its sender or the
+/// socket fails, then shuts the socket down.
+async fn write_loop(
+    mut socket: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+    in_flight: Arc<AtomicUsize>,
+    paused: Arc<AtomicBool>,
+    conn: Addr<ConnectionActor>,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH_SEGMENTS);
+    while rx.recv_many(&mut batch, WRITE_BATCH_SEGMENTS).await > 0 {
+        let mut written = 0;
+        for segment in batch.drain(..) {
+            if let Err(e) = socket.write_all(&segment).await {
+                conn.do_send(WriteFailed {
+                    error: e.to_string(),
+                });
+                return;
+            }
+            written += segment.len();
+        }
+        let left = in_flight.fetch_sub(written, Ordering::AcqRel) - written;
+        if left < WRITE_LOW_WATERMARK && paused.swap(false, Ordering::AcqRel) {
+            conn.do_send(WriterDrained);
+        }
+    }
+    let _ = socket.shutdown().await;
+}
+
+/// The write task could not write: the peer is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriteFailed {
+    error: String,
+}
+
+/// The write task drained below the low mark: resume draining players.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriterDrained;
+
 struct Playing {
     key: StreamKey,
     player: PlayerRef,
@@ -62,7 +141,7 @@ pub struct ConnectionActor {
     id: u64,
     peer: SocketAddr,
     session: ServerSession,
-    writer: Writer<OwnedWriteHalf, io::Error>,
+    outbox: Outbox,
     deps: ConnectionDeps,
     started: Instant,
     rng: rand::rngs::StdRng,
@@ -86,13 +165,19 @@ impl ConnectionActor {
                 read,
                 tokio_util::codec::BytesCodec::new(),
             ));
-            let mut writer = Writer::new(write, ctx);
-            writer.set_buffer_capacity(WRITE_LOW_WATERMARK, WRITE_HIGH_WATERMARK);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let outbox = Outbox {
+                tx,
+                in_flight: Arc::default(),
+                paused: Arc::default(),
+            };
+            let (in_flight, paused) = (outbox.in_flight.clone(), outbox.paused.clone());
+            actix_rt::spawn(write_loop(write, rx, in_flight, paused, ctx.address()));
             ConnectionActor {
                 id,
                 peer,
                 session: ServerSession::new(deps.session.clone()),
-                writer,
+                outbox,
                 deps,
                 started: Instant::now(),
                 rng: rand::rngs::StdRng::from_os_rng(),
@@ -110,7 +195,7 @@ impl ConnectionActor {
     fn flush(&mut self) {
         for segment in self.session.take_outbound() {
             self.deps.metrics.bytes_out.add(segment.len() as u64);
-            self.writer.write(&segment);
+            self.outbox.send(segment);
         }
     }
 
@@ -348,10 +433,22 @@ impl Actor for ConnectionActor {
     }
 }
 
-impl WriteHandler<io::Error> for ConnectionActor {
-    fn error(&mut self, err: io::Error, _: &mut Context<Self>) -> Running {
-        debug!(conn_id = self.id, error = %err, "write failed");
-        Running::Stop
+impl Handler<WriteFailed> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WriteFailed, ctx: &mut Context<Self>) {
+        debug!(conn_id = self.id, error = %msg.error, "write failed");
+        ctx.stop();
+    }
+}
+
+impl Handler<WriterDrained> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WriterDrained, ctx: &mut Context<Self>) {
+        for &stream_id in self.playing.keys() {
+            ctx.notify(QueueReady { stream_id });
+        }
     }
 }
 
@@ -381,6 +478,10 @@ impl Handler<QueueReady> for ConnectionActor {
         let Some(playing) = self.playing.get(&msg.stream_id) else {
             return;
         };
+        if !self.outbox.ready_for_media() {
+            // `WriterDrained` re-sends this once the socket has caught up.
+            return;
+        }
         let (frames, more) = {
             let mut queue = playing
                 .player
