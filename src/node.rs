@@ -14,7 +14,6 @@ use tracing::{info, warn};
 use crate::actors::connection::{ConnectionActor, ConnectionDeps};
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
-use crate::fanout::FanoutLimits;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
 use crate::protocol::session::SessionConfig;
@@ -56,7 +55,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
-    let fanout = FanoutLimits::default();
+    let fanout = settings.fanout;
     let deps = ConnectionDeps {
         registry: RegistryActor::new(fanout, metrics.clone()).start(),
         metrics,

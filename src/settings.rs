@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fanout::FanoutLimits;
 use crate::protocol::limits::{AmfLimits, ChunkLimits, ProtocolLimits, SharedObjectLimits};
 
 /// Prefix of the environment variables that configure Ferrocast.
@@ -57,6 +58,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Bounds on what a peer can make the protocol core allocate.
     pub limits: LimitsSettings,
+    /// GOP cache and per-player queue bounds (see docs/fanout.md).
+    pub fanout: FanoutLimits,
 }
 
 /// `[rtmp]`
@@ -179,6 +182,7 @@ impl Default for Settings {
                 so_max_events_per_message: so.max_events_per_message,
                 so_max_name_len: so.max_name_len,
             },
+            fanout: FanoutLimits::default(),
         }
     }
 }
@@ -280,7 +284,22 @@ impl Settings {
                 "must be at least 1",
             ),
         ];
-        match checks.iter().find(|(ok, _, _)| !ok) {
+        let f = &self.fanout;
+        let fanout_checks: [(bool, &'static str, &'static str); 4] = [
+            (f.gop_max_bytes > 0, "fanout.gop_max_bytes", "must be positive"),
+            (f.player_queue_max_bytes > 0, "fanout.player_queue_max_bytes", "must be positive"),
+            (f.player_queue_max_span_ms > 0, "fanout.player_queue_max_span_ms", "must be positive"),
+            (
+                f.player_hard_cap_bytes >= f.gop_max_bytes.saturating_add(f.player_queue_max_bytes),
+                "fanout.player_hard_cap_bytes",
+                "must be at least gop_max_bytes + player_queue_max_bytes (a full join burst must fit)",
+            ),
+        ];
+        match checks
+            .iter()
+            .chain(fanout_checks.iter())
+            .find(|(ok, _, _)| !ok)
+        {
             Some(&(_, key, reason)) => Err(SettingsError::OutOfRange { key, reason }),
             None => Ok(()),
         }
@@ -442,6 +461,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("limits.max_message_len"), "{err}");
+    }
+
+    #[test]
+    fn fanout_limits_load_from_env_and_the_hard_cap_must_hold_a_join_burst() {
+        let s = Settings::load_from(
+            None,
+            env(&[("FERROCAST__FANOUT__PLAYER_MAX_LAG_MS", "2000")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.fanout.player_max_lag_ms, 2000);
+        let err = Settings::load_from(
+            None,
+            env(&[("FERROCAST__FANOUT__PLAYER_HARD_CAP_BYTES", "1024")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("fanout.player_hard_cap_bytes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -311,3 +311,81 @@ fn sigterm_stops_the_node_cleanly_with_a_player_attached() {
     );
     assert!(node.log().contains("shutting down"), "{}", node.log());
 }
+
+#[test]
+fn a_stalled_player_is_evicted_with_bounded_memory_and_does_not_slow_the_others() {
+    // Bounds a real-time reader of this ~12 Mbps stream fits in (2 MiB is
+    // over a second of it) but far below what is published (~30 MB), so the
+    // stall shows within seconds.
+    let node = Node::start_with_env(&[
+        ("FERROCAST__FANOUT__GOP_MAX_BYTES", "2097152"),
+        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_BYTES", "2097152"),
+        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_SPAN_MS", "2000"),
+        ("FERROCAST__FANOUT__PLAYER_MAX_LAG_MS", "2000"),
+        ("FERROCAST__FANOUT__PLAYER_HARD_CAP_BYTES", "6291456"),
+    ]);
+    let dir = TempDir::new("live-stall");
+    let source = dir.0.join("heavy.flv");
+    common::process::make_heavy_flv(&source, 20);
+    let url = node.url("live/heavy");
+
+    let _stalled = common::raw_client::stalled_player(&node.rtmp, "live", "heavy");
+    let out = dir.0.join("normal.flv");
+    let normal = ffmpeg_player(&url, &out);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while node.log().matches("playing").count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "players did not start:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let baseline = node.rss_bytes();
+
+    let publisher = publisher(&url, &source);
+    let mut peak = baseline;
+    while publisher_running(&node) {
+        peak = peak.max(node.rss_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, output) = publisher.finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "publisher failed: {output}"
+    );
+    let (status, output) = normal.finish(PEER_LIMIT);
+    assert!(status.is_some(), "normal player did not stop: {output}");
+
+    let source_size = std::fs::metadata(&source).unwrap().len();
+    assert!(
+        node.log().contains("fell too far behind"),
+        "the stalled player was evicted:\n{}",
+        node.log()
+    );
+    assert!(node.metric("ferrocast_evicted_players_total") >= 1);
+    // The stalled player's backlog is bounded by its queue caps, not by what
+    // was published (the file is several times larger than the bound).
+    let growth = peak.saturating_sub(baseline);
+    assert!(
+        growth < 48 * 1024 * 1024,
+        "RSS grew {growth} bytes for a {source_size}-byte stream"
+    );
+    let tags = read_flv(&source);
+    let got = read_flv(&out);
+    assert_same(
+        &payloads(&got, FlvTagType::Video, 0),
+        &payloads(&tags, FlvTagType::Video, 0),
+        "normal player video",
+    );
+    assert_same(
+        &payloads(&got, FlvTagType::Audio, 0),
+        &payloads(&tags, FlvTagType::Audio, 0),
+        "normal player audio",
+    );
+}
+
+/// Whether the publisher is still publishing (until the node logs the unpublish).
+fn publisher_running(node: &Node) -> bool {
+    !node.log().contains("stream unpublished")
+}

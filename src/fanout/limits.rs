@@ -10,7 +10,8 @@ pub const FRAME_OVERHEAD_BYTES: usize = 64;
 
 /// Bounds of the media fan-out. Every field is a hard number of bytes or
 /// milliseconds; see `docs/fanout.md` for why each default was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FanoutLimits {
     /// Most bytes the GOP cache holds in frames from the last keyframe (payload
     /// plus [`FRAME_OVERHEAD_BYTES`] each). Past it the cache drops to headers

@@ -26,6 +26,11 @@ fn field(line: &str, name: &str) -> Option<String> {
 impl Node {
     /// Starts a single node with embedded defaults.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts a single node with extra `FERROCAST__...` settings.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let data = super::process::TempDir::new("node-data");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocast"))
             .args([
@@ -38,6 +43,7 @@ impl Node {
             ])
             .arg(&data.0)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -95,6 +101,27 @@ impl Node {
             .map(|(_, b)| b.to_string())
             .unwrap_or_default();
         (status, body)
+    }
+
+    /// The node's resident memory (VmRSS) in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("proc status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kb * 1024
+    }
+
+    /// The value of one metric line of `GET /metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (_, body) = self.get("/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} in:\n{body}"))
     }
 
     /// The log so far.

@@ -140,3 +140,51 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Makes a noisy, high-bitrate (~12 Mbps) H.264 + AAC FLV, for tests that need
+/// more bytes than the kernel's socket buffers hold.
+#[allow(dead_code)]
+pub fn make_heavy_flv(path: &Path, seconds: u32) {
+    let (status, output) = Peer::spawn(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            &seconds.to_string(),
+            "-vf",
+            "noise=alls=40:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-b:v",
+            "12M",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-f",
+            "flv",
+            path.to_str().expect("utf-8 path"),
+        ],
+    )
+    .finish(Duration::from_secs(60));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "ffmpeg could not make {}: {output}",
+        path.display()
+    );
+}
