@@ -12,6 +12,8 @@ mod chunk;
 mod flv;
 mod handshake;
 mod messages;
+#[cfg(test)]
+mod seeds;
 
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;

@@ -13,16 +13,11 @@ use bytes::{Buf, BytesMut};
 use super::header::{array_at, be24, parse_basic_header, BasicHeader};
 use super::{ChunkError, RawMessage, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP_MARKER};
 use crate::protocol::limits::ChunkLimits;
+use crate::protocol::message::{ABORT, SET_CHUNK_SIZE, WINDOW_ACK_SIZE};
 
 /// Most bytes reserved up front for a message that spans several chunks; beyond
 /// this the buffer grows only as bytes actually arrive.
 const PREALLOC_LIMIT: usize = 64 * 1024;
-
-/// Message type ids the decoder applies itself (same values as in
-/// [`crate::protocol::message`]).
-const SET_CHUNK_SIZE: u8 = 1;
-const ABORT: u8 = 2;
-const WINDOW_ACK_SIZE: u8 = 5;
 
 /// What one chunk stream remembers between chunks.
 #[derive(Debug, Default)]
