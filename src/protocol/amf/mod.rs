@@ -13,6 +13,7 @@ pub mod amf0;
 pub mod amf3;
 pub mod convert;
 mod error;
+mod nesting;
 mod table;
 mod value;
 

@@ -8,6 +8,7 @@ use bytestring::ByteString;
 use super::marker;
 use super::wire;
 use crate::protocol::amf::amf3::Amf3Decoder;
+use crate::protocol::amf::nesting::enter_decode;
 use crate::protocol::amf::table::ObjectTable;
 use crate::protocol::amf::{AmfDate, AmfError, AmfObject, AmfValue, EcmaArray};
 use crate::protocol::limits::AmfLimits;
@@ -117,14 +118,7 @@ impl Amf0Decoder {
 
     /// Enters one level of container nesting.
     fn enter(&self, depth: usize) -> Result<usize, AmfError> {
-        let depth = depth + 1;
-        if depth > self.limits.max_depth {
-            Err(AmfError::TooDeep {
-                limit: self.limits.max_depth,
-            })
-        } else {
-            Ok(depth)
-        }
+        enter_decode(depth, &self.limits)
     }
 
     /// Takes the next reference-table slot for a complex value that is about to

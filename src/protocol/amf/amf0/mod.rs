@@ -27,7 +27,6 @@ use bytes::{Bytes, BytesMut};
 
 pub use decode::Amf0Decoder;
 pub use encode::Amf0Encoder;
-pub(super) use encode::MAX_ENCODE_DEPTH;
 
 use super::{AmfError, AmfValue};
 use crate::protocol::limits::AmfLimits;

@@ -8,6 +8,7 @@ use bytestring::ByteString;
 use super::externalizable::is_single_value_class;
 use super::marker;
 use crate::protocol::amf::amf0::wire;
+use crate::protocol::amf::nesting::enter_decode;
 use crate::protocol::amf::table::ObjectTable;
 use crate::protocol::amf::{
     AmfDate, AmfError, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector,
@@ -150,14 +151,7 @@ impl Amf3Decoder {
     }
 
     fn enter(&self, depth: usize) -> Result<usize, AmfError> {
-        let depth = depth + 1;
-        if depth > self.limits.max_depth {
-            Err(AmfError::TooDeep {
-                limit: self.limits.max_depth,
-            })
-        } else {
-            Ok(depth)
-        }
+        enter_decode(depth, &self.limits)
     }
 
     fn check_table(&self, len: usize, table: &'static str) -> Result<(), AmfError> {
