@@ -9,12 +9,17 @@
 //! string references and writes a ByteArray as an array of numbers; the serde
 //! bridge; `Debug`; comparisons) pays for its *expanded* size, and nested
 //! references multiply. So the decoders keep, per message, the expanded size of
-//! what they decoded (a node counts 1, a string or byte array its length too)
+//! what they decoded (a node counts 1, a string its length too, a ByteArray
+//! byte or vector element [`NUMBER_ELEMENT_COST`])
 //! and how much of it came from references; the latter may not pass
 //! [`MAX_AMF_REFERENCED_LEN`].
 
 use super::{AmfError, AmfValue};
 use crate::protocol::limits::{AmfLimits, MAX_AMF_REFERENCED_LEN};
+
+/// What one ByteArray byte or scalar vector element counts: AMF0 has neither
+/// type and writes each element as a Number (marker + 8 bytes).
+pub(super) const NUMBER_ELEMENT_COST: u64 = 9;
 
 /// One object-table entry.
 #[derive(Debug)]

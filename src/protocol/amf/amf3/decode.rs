@@ -9,7 +9,7 @@ use super::externalizable::is_single_value_class;
 use super::marker;
 use crate::protocol::amf::amf0::wire;
 use crate::protocol::amf::nesting::enter_decode;
-use crate::protocol::amf::table::ObjectTable;
+use crate::protocol::amf::table::{ObjectTable, NUMBER_ELEMENT_COST};
 use crate::protocol::amf::{
     AmfDate, AmfError, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector,
 };
@@ -119,7 +119,7 @@ impl Amf3Decoder {
                 Header::Inline(len) => {
                     let slot = self.reserve()?;
                     let bytes = wire::take(buf, len, "AMF3 ByteArray length")?;
-                    self.objects.grow(bytes.len() as u64);
+                    self.objects.grow(bytes.len() as u64 * NUMBER_ELEMENT_COST);
                     self.complete(slot, AmfValue::ByteArray(bytes))
                 }
             },
@@ -381,7 +381,7 @@ impl Amf3Decoder {
         let slot = self.reserve()?;
         let fixed = wire::u8(buf, "AMF3 vector fixed flag")? != 0;
         wire::check_count(buf, count, size, "AMF3 vector count")?;
-        self.objects.grow(count as u64);
+        self.objects.grow(count as u64 * NUMBER_ELEMENT_COST);
         // Bounded: `count * size` bytes are present.
         let mut items = Vec::with_capacity(count);
         for _ in 0..count {

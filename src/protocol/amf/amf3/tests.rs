@@ -627,8 +627,9 @@ fn nested_references_that_expand_exponentially_are_refused() {
 
 #[test]
 fn byte_array_and_string_references_count_their_length() {
-    // A 1000-byte ByteArray (AMF0 writes it as 1000 numbers, 9 bytes each)
-    // and a 1000-byte string, each referenced from a dense array.
+    // A 1000-byte ByteArray (AMF0 writes it as 1000 numbers, 9 bytes each,
+    // so each reference costs 9000) and a 1000-byte string (1000 each),
+    // referenced from a dense array.
     let build = |marker: u8, refs: usize| {
         let mut b = vec![0x09];
         let count = ((refs + 1) << 1) | 1;
@@ -648,10 +649,10 @@ fn byte_array_and_string_references_count_their_length() {
         }
         Bytes::from(b)
     };
-    for marker in [0x0C, 0x06] {
+    for (marker, too_many) in [(0x0C, 2_000), (0x06, 20_000)] {
         assert!(decode1(build(marker, 1000)).is_ok());
         assert_eq!(
-            decode1(build(marker, 20_000)),
+            decode1(build(marker, too_many)),
             Err(AmfError::ReferencesExpandTooMuch {
                 limit: crate::protocol::limits::MAX_AMF_REFERENCED_LEN
             }),
