@@ -7,20 +7,10 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::test_support::{
-    amf0_canonical, arb_value, cat, from_oracle0, never_panics, oracle_safe,
+    amf0_canonical, arb_value, cat, from_oracle0, hex, never_panics, oracle_safe,
 };
 use super::*;
 use crate::protocol::amf::{AmfDate, AmfObject, AmfValue};
-
-fn hex(s: &str) -> Bytes {
-    let s: String = s.split_whitespace().collect();
-    Bytes::from(
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect::<Vec<u8>>(),
-    )
-}
 
 fn decode1(bytes: Bytes) -> Result<AmfValue, AmfError> {
     let mut buf = bytes;

@@ -8,20 +8,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::protocol::amf::amf0::test_support::{
-    amf0_canonical, amf3_canonical, arb_value, cat, from_oracle0, from_oracle3, infer_dynamic,
+    amf0_canonical, amf3_canonical, arb_value, cat, from_oracle0, from_oracle3, hex, infer_dynamic,
     never_panics, oracle_safe,
 };
 use crate::protocol::amf::{amf0, AmfDate, AmfObject, AmfValue, AmfVector, ObjectVector};
-
-fn hex(s: &str) -> Bytes {
-    let s: String = s.split_whitespace().collect();
-    Bytes::from(
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect::<Vec<u8>>(),
-    )
-}
 
 fn decode1(bytes: Bytes) -> Result<AmfValue, AmfError> {
     let mut buf = bytes;
