@@ -12,6 +12,8 @@ mod chunk;
 mod flv;
 mod handshake;
 mod messages;
+#[cfg(test)]
+mod seeds;
 mod session;
 
 pub use amf::{amf0, amf3};

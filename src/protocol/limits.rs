@@ -5,6 +5,15 @@
 //! the decoding layer (which closes that one connection), never a panic and never
 //! an allocation sized by an untrusted length.
 
+/// Most bytes that references may stand for in one AMF message, counted as
+/// the expanded value's size: a value counts 1, a string its length too, a
+/// ByteArray byte or vector element 9 (the AMF0 Number it becomes). A wire
+/// reference decodes in O(1) to a shared node, but anything that walks or
+/// re-encodes the value pays the expanded size, and nested references
+/// multiply: without this bound a few hundred bytes can stand for a value of
+/// 2^60 nodes. Twice the default [`ChunkLimits::max_message_len`].
+pub const MAX_AMF_REFERENCED_LEN: u64 = 16 * 1024 * 1024;
+
 /// Limits for AMF0/AMF3 decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmfLimits {

@@ -57,6 +57,14 @@ pub enum AmfError {
         /// The configured limit.
         limit: usize,
     },
+    /// References in one message stand for more than
+    /// [`MAX_AMF_REFERENCED_LEN`](crate::protocol::limits::MAX_AMF_REFERENCED_LEN)
+    /// bytes of expanded value (a "billion laughs" of nested references).
+    #[error("references in one AMF message expand to more than {limit} bytes")]
+    ReferencesExpandTooMuch {
+        /// The limit.
+        limit: u64,
+    },
     /// A declared element count or length larger than the bytes left could hold.
     #[error("{what} declares {len} but only {remaining} bytes remain")]
     LengthExceedsInput {

@@ -13,6 +13,8 @@ pub mod amf0;
 pub mod amf3;
 pub mod convert;
 mod error;
+mod nesting;
+mod table;
 mod value;
 
 pub use convert::{from_value, to_value, ConvertError};

@@ -13,16 +13,24 @@ use bytes::{Buf, BytesMut};
 use super::header::{array_at, be24, parse_basic_header, BasicHeader};
 use super::{ChunkError, RawMessage, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP_MARKER};
 use crate::protocol::limits::ChunkLimits;
+use crate::protocol::message::{ABORT, SET_CHUNK_SIZE, WINDOW_ACK_SIZE};
 
 /// Most bytes reserved up front for a message that spans several chunks; beyond
 /// this the buffer grows only as bytes actually arrive.
 const PREALLOC_LIMIT: usize = 64 * 1024;
 
-/// Message type ids the decoder applies itself (same values as in
-/// [`crate::protocol::message`]).
-const SET_CHUNK_SIZE: u8 = 1;
-const ABORT: u8 = 2;
-const WINDOW_ACK_SIZE: u8 = 5;
+/// The up-front reservation is also at most this many times the first
+/// chunk's data, so a peer cannot make every chunk stream reserve
+/// [`PREALLOC_LIMIT`] with a one-byte chunk.
+const PREALLOC_PER_RECEIVED_BYTE: usize = 16;
+
+/// Bytes to reserve for a message of `length` whose first chunk carried
+/// `received` bytes.
+fn prealloc_len(length: usize, received: usize) -> usize {
+    length
+        .min(PREALLOC_LIMIT)
+        .min(received.saturating_mul(PREALLOC_PER_RECEIVED_BYTE))
+}
 
 /// What one chunk stream remembers between chunks.
 #[derive(Debug, Default)]
@@ -229,7 +237,7 @@ impl ChunkDecoder {
             }
             partial
         } else if take < parsed.length as usize {
-            let mut partial = BytesMut::with_capacity((parsed.length as usize).min(PREALLOC_LIMIT));
+            let mut partial = BytesMut::with_capacity(prealloc_len(parsed.length as usize, take));
             partial.extend_from_slice(&data);
             state.partial = Some(partial);
             return Ok(Step::Partial);
@@ -432,5 +440,30 @@ impl ChunkDecoder {
             _ => self.ack_window = value,
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_for_a_multi_chunk_message_is_bounded_by_the_bytes_received() {
+        // Found by review: a 1-byte first chunk of a message declaring 8 MiB
+        // used to reserve 64 KiB, on each of up to max_chunk_streams csids.
+        assert_eq!(prealloc_len(8 << 20, 1), 16);
+        assert_eq!(prealloc_len(8 << 20, 128), 2048);
+        assert_eq!(prealloc_len(8 << 20, 1 << 20), PREALLOC_LIMIT);
+        assert_eq!(prealloc_len(300, 128), 300);
+
+        let mut decoder = ChunkDecoder::new(ChunkLimits::default());
+        // Set Chunk Size 1 on csid 2, then an 8 MiB - 1 video message's first byte.
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert!(matches!(decoder.decode(&mut buf), Ok(Some(_))));
+        buf.extend_from_slice(&[0x06, 0, 0, 0, 0x7F, 0xFF, 0xFF, 9, 1, 0, 0, 0, 0x17]);
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        let partial = decoder.streams.get(&6).and_then(|s| s.partial.as_ref());
+        assert!(partial.is_some_and(|p| p.len() == 1 && p.capacity() <= 64));
     }
 }

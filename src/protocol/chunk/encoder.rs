@@ -21,9 +21,7 @@ use super::{
     ChunkError, MessageHeader, RawMessage, DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP_MARKER,
     MAX_CHUNK_SIZE, MAX_CHUNK_STREAM_ID, MAX_MESSAGE_LEN, MIN_CHUNK_STREAM_ID,
 };
-
-/// Type id of Set Chunk Size (see [`crate::protocol::message::SET_CHUNK_SIZE`]).
-const SET_CHUNK_SIZE: u8 = 1;
+use crate::protocol::message::SET_CHUNK_SIZE;
 
 /// Longest continuation header: 3-byte basic header + 4-byte extended timestamp.
 const MAX_CONTINUATION_HEADER_LEN: usize = 7;

@@ -17,20 +17,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::CommandError;
 use super::request::{Command, CommandMessage};
+use crate::protocol::amf::amf0::marker::{AVMPLUS, LONG_STRING, STRING};
 use crate::protocol::amf::{amf0, AmfValue};
 use crate::protocol::limits::AmfLimits;
-
-/// RTMP message type id of an AMF0 command message.
-pub const AMF0_COMMAND_MESSAGE_TYPE: u8 = 20;
-/// RTMP message type id of an AMF3 command message.
-pub const AMF3_COMMAND_MESSAGE_TYPE: u8 = 17;
+use crate::protocol::message::{COMMAND_AMF0, COMMAND_AMF3};
 
 /// The format byte Flash Player writes at the front of a type 17 body.
 const AMF3_FORMAT_BYTE: u8 = 0x00;
-/// AMF0 markers that can start a command name (string, long string, AVM+).
-const AMF0_STRING_MARKER: u8 = 0x02;
-const AMF0_LONG_STRING_MARKER: u8 = 0x0C;
-const AMF0_AVMPLUS_MARKER: u8 = 0x11;
 
 /// Which command message type a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,16 +38,16 @@ impl CommandEncoding {
     /// The RTMP message type id.
     pub fn message_type(self) -> u8 {
         match self {
-            Self::Amf0 => AMF0_COMMAND_MESSAGE_TYPE,
-            Self::Amf3 => AMF3_COMMAND_MESSAGE_TYPE,
+            Self::Amf0 => COMMAND_AMF0,
+            Self::Amf3 => COMMAND_AMF3,
         }
     }
 
     /// The encoding for a message type id, if it is a command type.
     pub fn from_message_type(type_id: u8) -> Option<Self> {
         match type_id {
-            AMF0_COMMAND_MESSAGE_TYPE => Some(Self::Amf0),
-            AMF3_COMMAND_MESSAGE_TYPE => Some(Self::Amf3),
+            COMMAND_AMF0 => Some(Self::Amf0),
+            COMMAND_AMF3 => Some(Self::Amf3),
             _ => None,
         }
     }
@@ -73,7 +66,7 @@ pub fn decode_values(
     if encoding == CommandEncoding::Amf3 {
         match payload.first() {
             None => return Err(CommandError::Empty),
-            Some(&(AMF0_STRING_MARKER | AMF0_LONG_STRING_MARKER | AMF0_AVMPLUS_MARKER)) => {}
+            Some(&(STRING | LONG_STRING | AVMPLUS)) => {}
             // 0x00 (Flash Player) or any other format byte (SRS skips it blindly).
             Some(_) => {
                 let _format = payload.split_to(1);

@@ -24,10 +24,7 @@ pub mod status;
 mod stream;
 
 pub use connect::Connect;
-pub use encoding::{
-    decode_values, encode_values, CommandEncoding, AMF0_COMMAND_MESSAGE_TYPE,
-    AMF3_COMMAND_MESSAGE_TYPE,
-};
+pub use encoding::{decode_values, encode_values, CommandEncoding};
 pub use error::CommandError;
 pub use request::{Command, CommandMessage};
 pub use response::{

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use super::reader::{skip_mod_ex, walk_tracks, Reader};
+use super::reader::{read_enhanced_body, skip_mod_ex, Labels, Reader};
 use super::video::write_fourcc;
-use super::{fourcc, AvMultitrackType, MediaError, Multitrack};
+use super::{fourcc, MediaError, Multitrack};
 
 /// `SoundFormat` 9: the E-RTMP ExHeader escape.
 const SOUND_FORMAT_EX_HEADER: u8 = 9;
@@ -17,6 +17,12 @@ const PT_CODED_FRAMES: u8 = 1;
 const PT_SEQUENCE_END: u8 = 2;
 const PT_MULTICHANNEL_CONFIG: u8 = 4;
 const PT_MULTITRACK: u8 = 5;
+/// Names of audio header fields in errors.
+const LABELS: Labels = Labels {
+    kind: "audio",
+    multitrack_type: "audio multitrack type",
+    fourcc: "audio FourCC",
+};
 
 /// The audio codec, however it was signalled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -289,36 +295,17 @@ impl AudioTagInfo {
 /// extensions, then a multitrack header or a FourCC.
 fn parse_enhanced(r: &mut Reader<'_>, first: u8) -> Result<AudioTagInfo, MediaError> {
     let mod_ex = skip_mod_ex(r, first & 0x0F)?;
-    let mut packet_type = mod_ex.packet_type;
     let mut info = AudioTagInfo::new(AudioCodec::NotSignalled, AudioPacket::Empty);
     info.enhanced = true;
     info.timestamp_offset_nanos = mod_ex.timestamp_offset_nanos;
-    let fourcc = if packet_type == PT_MULTITRACK {
-        let byte = r.u8("audio multitrack type")?;
-        let kind = AvMultitrackType::from_u4(byte >> 4);
-        packet_type = byte & 0x0F;
-        // "This fetch MUST not result in a AudioPacketType.Multitrack".
-        if packet_type == PT_MULTITRACK {
-            return Err(MediaError::NestedMultitrack { kind: "audio" });
-        }
-        let header_fourcc = if kind == AvMultitrackType::ManyTracksManyCodecs {
-            None
-        } else {
-            Some(r.uint(4, "audio FourCC")?)
-        };
-        let tracks = walk_tracks(r, kind, header_fourcc)?;
-        info.multitrack = Some(tracks.multitrack);
-        info.data_offset = tracks.data_offset;
-        info.data_len = tracks.data_len;
-        tracks.fourcc
-    } else {
-        let code = r.uint(4, "audio FourCC")?;
-        info.data_offset = r.pos();
-        info.data_len = r.remaining();
-        Some(code)
-    };
-    info.codec = fourcc.map_or(AudioCodec::NotSignalled, AudioCodec::from_fourcc);
-    info.packet = match packet_type {
+    let body = read_enhanced_body(r, mod_ex.packet_type, PT_MULTITRACK, &LABELS)?;
+    info.multitrack = body.multitrack;
+    info.data_offset = body.data_offset;
+    info.data_len = body.data_len;
+    info.codec = body
+        .fourcc
+        .map_or(AudioCodec::NotSignalled, AudioCodec::from_fourcc);
+    info.packet = match body.packet_type {
         PT_SEQUENCE_START => AudioPacket::SequenceStart,
         PT_CODED_FRAMES => AudioPacket::CodedFrames,
         PT_SEQUENCE_END => AudioPacket::SequenceEnd,

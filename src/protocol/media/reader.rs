@@ -174,3 +174,75 @@ pub(super) fn walk_tracks(
     }
     Ok(tracks)
 }
+
+/// The labels one media kind uses in errors.
+pub(super) struct Labels {
+    /// "audio" or "video".
+    pub(super) kind: &'static str,
+    /// The multitrack type byte.
+    pub(super) multitrack_type: &'static str,
+    /// The FourCC field.
+    pub(super) fourcc: &'static str,
+}
+
+/// Where the codec data of an enhanced packet is, after its FourCC or its
+/// multitrack header and track list.
+pub(super) struct EnhancedBody {
+    /// The packet type (of the tracks, for a multitrack packet).
+    pub(super) packet_type: u8,
+    /// The FourCC (of the first track, for a multitrack packet).
+    pub(super) fourcc: Option<u32>,
+    /// The multitrack layout, for a multitrack packet.
+    pub(super) multitrack: Option<Multitrack>,
+    /// Offset of the (first track's) codec data in the payload.
+    pub(super) data_offset: usize,
+    /// Length of the (first track's) codec data.
+    pub(super) data_len: usize,
+}
+
+/// Reads what follows the ModEx prefix of an E-RTMP audio or video packet:
+/// for packet type `multitrack_packet_type` a multitrack header (type and
+/// inner packet type, a FourCC unless every track has its own) and the track
+/// list, otherwise one FourCC followed by the codec data.
+///
+/// # Errors
+/// [`MediaError::Truncated`] for a short header, [`MediaError::NestedMultitrack`]
+/// when the inner packet type is multitrack again, and the track list errors
+/// of [`walk_tracks`].
+pub(super) fn read_enhanced_body(
+    r: &mut Reader<'_>,
+    packet_type: u8,
+    multitrack_packet_type: u8,
+    labels: &Labels,
+) -> Result<EnhancedBody, MediaError> {
+    if packet_type != multitrack_packet_type {
+        let fourcc = r.uint(4, labels.fourcc)?;
+        return Ok(EnhancedBody {
+            packet_type,
+            fourcc: Some(fourcc),
+            multitrack: None,
+            data_offset: r.pos(),
+            data_len: r.remaining(),
+        });
+    }
+    let byte = r.u8(labels.multitrack_type)?;
+    let kind = AvMultitrackType::from_u4(byte >> 4);
+    let packet_type = byte & 0x0F;
+    // "This fetch MUST not result in a {Audio,Video}PacketType.Multitrack".
+    if packet_type == multitrack_packet_type {
+        return Err(MediaError::NestedMultitrack { kind: labels.kind });
+    }
+    let header_fourcc = if kind == AvMultitrackType::ManyTracksManyCodecs {
+        None
+    } else {
+        Some(r.uint(4, labels.fourcc)?)
+    };
+    let tracks = walk_tracks(r, kind, header_fourcc)?;
+    Ok(EnhancedBody {
+        packet_type,
+        fourcc: tracks.fourcc,
+        multitrack: Some(tracks.multitrack),
+        data_offset: tracks.data_offset,
+        data_len: tracks.data_len,
+    })
+}

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::reader::{skip_mod_ex, walk_tracks, Reader};
+use super::reader::{read_enhanced_body, skip_mod_ex, Labels, Reader};
 use super::{fourcc, AvMultitrackType, MediaError, Multitrack};
 
 /// `IsExVideoHeader`: the top bit of the first byte.
@@ -19,6 +19,12 @@ const PT_CODED_FRAMES_X: u8 = 3;
 const PT_METADATA: u8 = 4;
 const PT_MPEG2TS_SEQUENCE_START: u8 = 5;
 const PT_MULTITRACK: u8 = 6;
+/// Names of video header fields in errors.
+const LABELS: Labels = Labels {
+    kind: "video",
+    multitrack_type: "video multitrack type",
+    fourcc: "video FourCC",
+};
 /// Frame type of a video info/command frame.
 const FRAME_TYPE_COMMAND: u8 = 5;
 
@@ -347,7 +353,7 @@ fn parse_legacy(r: &mut Reader<'_>, first: u8) -> Result<VideoTagInfo, MediaErro
 fn parse_enhanced(r: &mut Reader<'_>, first: u8) -> Result<VideoTagInfo, MediaError> {
     let frame_type = VideoFrameType::from_u8((first >> 4) & 0x07);
     let mod_ex = skip_mod_ex(r, first & 0x0F)?;
-    let mut packet_type = mod_ex.packet_type;
+    let packet_type = mod_ex.packet_type;
     let mut info = VideoTagInfo::new(frame_type, VideoCodec::NotSignalled, VideoPacket::Empty);
     info.enhanced = true;
     info.timestamp_offset_nanos = mod_ex.timestamp_offset_nanos;
@@ -359,32 +365,14 @@ fn parse_enhanced(r: &mut Reader<'_>, first: u8) -> Result<VideoTagInfo, MediaEr
         info.data_offset = r.pos();
         return Ok(info);
     }
-    let fourcc = if packet_type == PT_MULTITRACK {
-        let byte = r.u8("video multitrack type")?;
-        let kind = AvMultitrackType::from_u4(byte >> 4);
-        packet_type = byte & 0x0F;
-        // "This fetch MUST not result in a VideoPacketType.Multitrack".
-        if packet_type == PT_MULTITRACK {
-            return Err(MediaError::NestedMultitrack { kind: "video" });
-        }
-        let header_fourcc = if kind == AvMultitrackType::ManyTracksManyCodecs {
-            None
-        } else {
-            Some(r.uint(4, "video FourCC")?)
-        };
-        let tracks = walk_tracks(r, kind, header_fourcc)?;
-        info.multitrack = Some(tracks.multitrack);
-        info.data_offset = tracks.data_offset;
-        info.data_len = tracks.data_len;
-        tracks.fourcc
-    } else {
-        let code = r.uint(4, "video FourCC")?;
-        info.data_offset = r.pos();
-        info.data_len = r.remaining();
-        Some(code)
-    };
-    info.codec = fourcc.map_or(VideoCodec::NotSignalled, VideoCodec::from_fourcc);
-    info.packet = match packet_type {
+    let body = read_enhanced_body(r, packet_type, PT_MULTITRACK, &LABELS)?;
+    info.multitrack = body.multitrack;
+    info.data_offset = body.data_offset;
+    info.data_len = body.data_len;
+    info.codec = body
+        .fourcc
+        .map_or(VideoCodec::NotSignalled, VideoCodec::from_fourcc);
+    info.packet = match body.packet_type {
         PT_SEQUENCE_START => VideoPacket::SequenceStart,
         PT_CODED_FRAMES => VideoPacket::CodedFrames,
         PT_SEQUENCE_END => VideoPacket::SequenceEnd,

@@ -242,17 +242,9 @@ impl RtmpMessage {
     /// [`MessageError::AggregatePartTooLong`] for an aggregate whose sub-message
     /// body exceeds 24 bits; every other message encodes infallibly.
     pub fn encode(&self) -> Result<(u8, Bytes), MessageError> {
-        let payload = match self {
-            Self::Audio(p)
-            | Self::Video(p)
-            | Self::DataAmf3(p)
-            | Self::SharedObjectAmf3(p)
-            | Self::CommandAmf3(p)
-            | Self::DataAmf0(p)
-            | Self::SharedObjectAmf0(p)
-            | Self::CommandAmf0(p)
-            | Self::Unknown { payload: p, .. } => p.clone(),
-            _ => {
+        let payload = match self.raw_payload() {
+            Some(p) => p.clone(),
+            None => {
                 let mut dst = BytesMut::new();
                 self.encode_into(&mut dst)?;
                 dst.freeze()
@@ -268,6 +260,10 @@ impl RtmpMessage {
     /// As [`encode`](Self::encode).
     pub fn encode_into(&self, dst: &mut BytesMut) -> Result<u8, MessageError> {
         use bytes::BufMut;
+        if let Some(p) = self.raw_payload() {
+            dst.put_slice(p);
+            return Ok(self.type_id());
+        }
         match self {
             Self::SetChunkSize(v) | Self::WindowAckSize(v) => dst.put_u32(*v),
             Self::Abort { csid } => dst.put_u32(*csid),
@@ -277,6 +273,17 @@ impl RtmpMessage {
                 control::encode_set_peer_bandwidth(*window, *limit_type, dst);
             }
             Self::Aggregate(agg) => agg.encode(dst)?,
+            // Carried as raw payload bytes: written above.
+            _ => {}
+        }
+        Ok(self.type_id())
+    }
+
+    /// The payload of a message carried as raw bytes (media, data, commands,
+    /// SharedObjects, unknown types); `None` for the typed control messages
+    /// and aggregates.
+    fn raw_payload(&self) -> Option<&Bytes> {
+        match self {
             Self::Audio(p)
             | Self::Video(p)
             | Self::DataAmf3(p)
@@ -285,9 +292,9 @@ impl RtmpMessage {
             | Self::DataAmf0(p)
             | Self::SharedObjectAmf0(p)
             | Self::CommandAmf0(p)
-            | Self::Unknown { payload: p, .. } => dst.put_slice(p),
+            | Self::Unknown { payload: p, .. } => Some(p),
+            _ => None,
         }
-        Ok(self.type_id())
     }
 
     /// Encodes the message as a [`RawMessage`] for the chunk encoder.

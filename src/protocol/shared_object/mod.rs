@@ -28,11 +28,7 @@ pub use event::{SharedObjectEvent, SharedObjectEventType};
 use bytestring::ByteString;
 
 use crate::protocol::amf::AmfError;
-
-/// RTMP message type id of an AMF0 SharedObject message.
-pub const AMF0_SHARED_OBJECT_MESSAGE_TYPE: u8 = 19;
-/// RTMP message type id of an AMF3 SharedObject message.
-pub const AMF3_SHARED_OBJECT_MESSAGE_TYPE: u8 = 16;
+use crate::protocol::message::{SHARED_OBJECT_AMF0, SHARED_OBJECT_AMF3};
 
 /// Bits of the header's persistence flags word.
 ///
@@ -64,16 +60,16 @@ impl SharedObjectEncoding {
     /// The RTMP message type id.
     pub fn message_type(self) -> u8 {
         match self {
-            Self::Amf0 => AMF0_SHARED_OBJECT_MESSAGE_TYPE,
-            Self::Amf3 => AMF3_SHARED_OBJECT_MESSAGE_TYPE,
+            Self::Amf0 => SHARED_OBJECT_AMF0,
+            Self::Amf3 => SHARED_OBJECT_AMF3,
         }
     }
 
     /// The encoding for a message type id, if it is a SharedObject type.
     pub fn from_message_type(type_id: u8) -> Option<Self> {
         match type_id {
-            AMF0_SHARED_OBJECT_MESSAGE_TYPE => Some(Self::Amf0),
-            AMF3_SHARED_OBJECT_MESSAGE_TYPE => Some(Self::Amf3),
+            SHARED_OBJECT_AMF0 => Some(Self::Amf0),
+            SHARED_OBJECT_AMF3 => Some(Self::Amf3),
             _ => None,
         }
     }

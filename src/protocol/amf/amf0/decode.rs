@@ -8,6 +8,8 @@ use bytestring::ByteString;
 use super::marker;
 use super::wire;
 use crate::protocol::amf::amf3::Amf3Decoder;
+use crate::protocol::amf::nesting::enter_decode;
+use crate::protocol::amf::table::ObjectTable;
 use crate::protocol::amf::{AmfDate, AmfError, AmfObject, AmfValue, EcmaArray};
 use crate::protocol::limits::AmfLimits;
 
@@ -20,9 +22,9 @@ use crate::protocol::limits::AmfLimits;
 pub struct Amf0Decoder {
     limits: AmfLimits,
     /// Objects, typed objects, ECMA arrays and strict arrays in the order they
-    /// *began* (spec §2.9). `None` while the value is still being decoded, so a
-    /// reference to it is a cycle.
-    objects: Vec<Option<AmfValue>>,
+    /// *began* (spec §2.9); a reference to one still being decoded is a
+    /// cycle. Also counts the expanded size of what the message decoded.
+    objects: ObjectTable,
     /// The AMF3 decoder for AVM+ switches, created at the first switch. It is
     /// kept for the whole message, as BlazeDS (`Amf0Input.avmPlusInput`), PyAMF
     /// (`amf0.Context.amf3_context`) and Red5 (one AMF3 `Input` for all
@@ -36,7 +38,7 @@ impl Amf0Decoder {
     pub fn new(limits: AmfLimits) -> Self {
         Self {
             limits,
-            objects: Vec::new(),
+            objects: ObjectTable::new(limits),
             amf3: None,
         }
     }
@@ -55,10 +57,11 @@ impl Amf0Decoder {
 
     fn value(&mut self, buf: &mut Bytes, depth: usize) -> Result<AmfValue, AmfError> {
         let m = wire::u8(buf, "AMF0 type marker")?;
+        self.objects.grow(1);
         Ok(match m {
             marker::NUMBER => AmfValue::Number(wire::f64(buf, "AMF0 number")?),
             marker::BOOLEAN => AmfValue::Boolean(wire::u8(buf, "AMF0 boolean")? != 0),
-            marker::STRING => AmfValue::String(short_string(buf)?),
+            marker::STRING => AmfValue::String(self.counted(short_string(buf)?)),
             marker::OBJECT => self.object(buf, depth, None)?,
             marker::NULL => AmfValue::Null,
             marker::UNDEFINED => AmfValue::Undefined,
@@ -80,18 +83,22 @@ impl Amf0Decoder {
                     timezone_minutes,
                 })
             }
-            marker::LONG_STRING => AmfValue::String(long_string(buf)?),
+            marker::LONG_STRING => AmfValue::String(self.counted(long_string(buf)?)),
             marker::UNSUPPORTED => AmfValue::Unsupported,
-            marker::XML_DOCUMENT => AmfValue::XmlDocument(long_string(buf)?),
+            marker::XML_DOCUMENT => AmfValue::XmlDocument(self.counted(long_string(buf)?)),
             marker::TYPED_OBJECT => {
-                let class = short_string(buf)?;
+                let class = self.counted(short_string(buf)?);
                 self.object(buf, depth, Some(class))?
             }
             marker::AVMPLUS => {
                 let limits = self.limits;
-                self.amf3
-                    .get_or_insert_with(|| Amf3Decoder::new(limits))
-                    .decode_nested(buf, depth)?
+                let amf3 = self.amf3.get_or_insert_with(|| Amf3Decoder::new(limits));
+                let before = amf3.expanded();
+                let value = amf3.decode_nested(buf, depth)?;
+                // What the AMF3 part expanded to is part of any AMF0 value
+                // (and so of any 0x07 reference) that contains it.
+                self.objects.grow(amf3.expanded().saturating_sub(before));
+                value
             }
             // MovieClip (0x04) and RecordSet (0x0E) are reserved "not supported"
             // types (spec §2.6, §2.14).
@@ -103,48 +110,32 @@ impl Amf0Decoder {
         })
     }
 
+    /// Counts a string's length into the expanded size (see [`ObjectTable`]).
+    fn counted(&mut self, s: ByteString) -> ByteString {
+        self.objects.grow(s.len() as u64);
+        s
+    }
+
     /// Enters one level of container nesting.
     fn enter(&self, depth: usize) -> Result<usize, AmfError> {
-        let depth = depth + 1;
-        if depth > self.limits.max_depth {
-            Err(AmfError::TooDeep {
-                limit: self.limits.max_depth,
-            })
-        } else {
-            Ok(depth)
-        }
+        enter_decode(depth, &self.limits)
     }
 
     /// Takes the next reference-table slot for a complex value that is about to
     /// be decoded.
     fn reserve(&mut self) -> Result<usize, AmfError> {
-        if self.objects.len() >= self.limits.max_references {
-            return Err(AmfError::TooManyReferences {
-                table: "object",
-                limit: self.limits.max_references,
-            });
-        }
-        self.objects.push(None);
-        Ok(self.objects.len() - 1)
+        self.objects.reserve()
     }
 
+    /// Fills a slot taken by [`reserve`](Self::reserve).
     fn complete(&mut self, slot: usize, value: &AmfValue) {
-        if let Some(entry) = self.objects.get_mut(slot) {
-            *entry = Some(value.clone());
-        }
+        self.objects.complete(slot, value);
     }
 
+    /// A reference (0x07): the finished value at a 16-bit table index.
     fn reference(&mut self, buf: &mut Bytes) -> Result<AmfValue, AmfError> {
         let index = usize::from(wire::u16(buf, "AMF0 reference")?);
-        match self.objects.get(index) {
-            Some(Some(v)) => Ok(v.clone()),
-            Some(None) => Err(AmfError::CyclicReference { index }),
-            None => Err(AmfError::BadReference {
-                table: "object",
-                index,
-                len: self.objects.len(),
-            }),
-        }
+        self.objects.get(index)
     }
 
     fn object(
@@ -219,7 +210,7 @@ impl Amf0Decoder {
             if eof_ends && buf.is_empty() {
                 break;
             }
-            let name = short_string(buf)?;
+            let name = self.counted(short_string(buf)?);
             if name.is_empty() {
                 match buf.first() {
                     Some(&marker::OBJECT_END) => {

@@ -1,23 +1,18 @@
 //! AMF0 encoding (AMF0 spec §2), with Flash Player's reference emission.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 
 use super::marker;
 use crate::protocol::amf::amf3::Amf3Encoder;
+use crate::protocol::amf::nesting::{enter_encode as enter, node_addr as addr};
 use crate::protocol::amf::{AmfError, AmfValue};
-
-/// Deepest nesting the encoders write. Values decoded under
-/// [`AmfLimits`](crate::protocol::limits::AmfLimits) are far shallower; this
-/// only stops a value built by application code from overflowing the stack.
-pub(in crate::protocol::amf) const MAX_ENCODE_DEPTH: usize = 256;
 
 /// Encodes AMF0 values into one message; holds the message's reference table.
 ///
 /// Use one encoder per message. When the same container node
-/// ([`Arc::ptr_eq`]) is written a second time in the message, a reference
+/// ([`Arc::ptr_eq`](std::sync::Arc::ptr_eq)) is written a second time in the message, a reference
 /// (0x07) to its first occurrence is written instead, as Flash Player does.
 #[derive(Debug, Default)]
 pub struct Amf0Encoder {
@@ -252,21 +247,6 @@ impl Amf0Encoder {
             self.keep_alive.push(value.clone());
         }
         false
-    }
-}
-
-/// The identity of a container node.
-fn addr<T>(node: &Arc<T>) -> usize {
-    Arc::as_ptr(node) as *const () as usize
-}
-
-fn enter(depth: usize) -> Result<usize, AmfError> {
-    if depth >= MAX_ENCODE_DEPTH {
-        Err(AmfError::Unencodable {
-            reason: "value nested deeper than 256 containers",
-        })
-    } else {
-        Ok(depth + 1)
     }
 }
 

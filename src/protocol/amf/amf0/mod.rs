@@ -27,13 +27,12 @@ use bytes::{Bytes, BytesMut};
 
 pub use decode::Amf0Decoder;
 pub use encode::Amf0Encoder;
-pub(super) use encode::MAX_ENCODE_DEPTH;
 
 use super::{AmfError, AmfValue};
 use crate::protocol::limits::AmfLimits;
 
 /// AMF0 type markers (spec §2.1).
-pub(super) mod marker {
+pub(crate) mod marker {
     pub(crate) const NUMBER: u8 = 0x00;
     pub(crate) const BOOLEAN: u8 = 0x01;
     pub(crate) const STRING: u8 = 0x02;

@@ -12,6 +12,17 @@ use crate::protocol::amf::{
     AmfDate, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector,
 };
 
+/// Bytes from hex text; whitespace is ignored (vectors are written grouped).
+pub(crate) fn hex(s: &str) -> Bytes {
+    let s: String = s.split_whitespace().collect();
+    Bytes::from(
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
+            .collect::<Vec<u8>>(),
+    )
+}
+
 /// Concatenates byte pieces into one vector (for readable hand-built vectors).
 pub(crate) fn cat(pieces: &[&[u8]]) -> Bytes {
     Bytes::from(pieces.concat())

@@ -7,20 +7,10 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::test_support::{
-    amf0_canonical, arb_value, cat, from_oracle0, never_panics, oracle_safe,
+    amf0_canonical, arb_value, cat, from_oracle0, hex, never_panics, oracle_safe,
 };
 use super::*;
 use crate::protocol::amf::{AmfDate, AmfObject, AmfValue};
-
-fn hex(s: &str) -> Bytes {
-    let s: String = s.split_whitespace().collect();
-    Bytes::from(
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect::<Vec<u8>>(),
-    )
-}
 
 fn decode1(bytes: Bytes) -> Result<AmfValue, AmfError> {
     let mut buf = bytes;
@@ -478,4 +468,29 @@ fn encoders_refuse_values_nested_deeper_than_256_without_overflowing_the_stack()
         Err(AmfError::Unencodable { .. })
     ));
     assert!(dst.is_empty());
+}
+
+#[test]
+fn nested_object_references_that_expand_exponentially_are_refused() {
+    // `[a0, a1, …]` with `a0 = []` and `a_k = [ref a_(k-1), ref a_(k-1)]`
+    // (spec §2.9 references): 11 bytes per level, 2^levels nodes expanded.
+    let build = |levels: u16| {
+        let mut b = vec![0x0A];
+        b.extend_from_slice(&(u32::from(levels) + 1).to_be_bytes());
+        b.extend_from_slice(&[0x0A, 0, 0, 0, 0]); // a0: slot 1
+        for k in 1..=levels {
+            b.extend_from_slice(&[0x0A, 0, 0, 0, 2, 0x07]);
+            b.extend_from_slice(&k.to_be_bytes());
+            b.push(0x07);
+            b.extend_from_slice(&k.to_be_bytes());
+        }
+        Bytes::from(b)
+    };
+    assert!(decode1(build(10)).is_ok());
+    assert_eq!(
+        decode1(build(60)),
+        Err(AmfError::ReferencesExpandTooMuch {
+            limit: crate::protocol::limits::MAX_AMF_REFERENCED_LEN
+        })
+    );
 }

@@ -8,6 +8,8 @@ use bytestring::ByteString;
 use super::externalizable::is_single_value_class;
 use super::marker;
 use crate::protocol::amf::amf0::wire;
+use crate::protocol::amf::nesting::enter_decode;
+use crate::protocol::amf::table::{ObjectTable, NUMBER_ELEMENT_COST};
 use crate::protocol::amf::{
     AmfDate, AmfError, AmfObject, AmfValue, AmfVector, Dictionary, EcmaArray, ObjectVector,
 };
@@ -26,9 +28,9 @@ pub struct Amf3Decoder {
     /// Object traits sent inline, in order.
     traits: Vec<Arc<Traits>>,
     /// Dates, arrays, objects, XML, XMLDocuments, ByteArrays, vectors and
-    /// dictionaries, in the order they *began*: `None` while still being
-    /// decoded, so a reference to it from inside is a cycle.
-    objects: Vec<Option<AmfValue>>,
+    /// dictionaries, in the order they *began* (a reference to one still being
+    /// decoded is a cycle), with the expansion accounting.
+    objects: ObjectTable,
 }
 
 /// An object's traits (spec §3.12).
@@ -36,6 +38,9 @@ pub struct Amf3Decoder {
 struct Traits {
     class_name: Option<ByteString>,
     sealed: Vec<ByteString>,
+    /// Total length of the sealed names: what each object using these traits
+    /// by reference copies.
+    sealed_len: u64,
     dynamic: bool,
     externalizable: bool,
 }
@@ -55,8 +60,13 @@ impl Amf3Decoder {
             limits,
             strings: Vec::new(),
             traits: Vec::new(),
-            objects: Vec::new(),
+            objects: ObjectTable::new(limits),
         }
+    }
+
+    /// Expanded size of everything decoded so far (see [`ObjectTable`]).
+    pub(in crate::protocol::amf) fn expanded(&self) -> u64 {
+        self.objects.expanded()
     }
 
     /// Decodes one value from the front of `buf`, advancing it.
@@ -75,6 +85,7 @@ impl Amf3Decoder {
         depth: usize,
     ) -> Result<AmfValue, AmfError> {
         let m = wire::u8(buf, "AMF3 type marker")?;
+        self.objects.grow(1);
         Ok(match m {
             marker::UNDEFINED => AmfValue::Undefined,
             marker::NULL => AmfValue::Null,
@@ -108,6 +119,7 @@ impl Amf3Decoder {
                 Header::Inline(len) => {
                     let slot = self.reserve()?;
                     let bytes = wire::take(buf, len, "AMF3 ByteArray length")?;
+                    self.objects.grow(bytes.len() as u64 * NUMBER_ELEMENT_COST);
                     self.complete(slot, AmfValue::ByteArray(bytes))
                 }
             },
@@ -139,14 +151,7 @@ impl Amf3Decoder {
     }
 
     fn enter(&self, depth: usize) -> Result<usize, AmfError> {
-        let depth = depth + 1;
-        if depth > self.limits.max_depth {
-            Err(AmfError::TooDeep {
-                limit: self.limits.max_depth,
-            })
-        } else {
-            Ok(depth)
-        }
+        enter_decode(depth, &self.limits)
     }
 
     fn check_table(&self, len: usize, table: &'static str) -> Result<(), AmfError> {
@@ -163,15 +168,11 @@ impl Amf3Decoder {
     /// Takes the next object-table slot for a value about to be decoded. Spec
     /// §2.2: the object is added before its members are read.
     fn reserve(&mut self) -> Result<usize, AmfError> {
-        self.check_table(self.objects.len(), "object")?;
-        self.objects.push(None);
-        Ok(self.objects.len() - 1)
+        self.objects.reserve()
     }
 
     fn complete(&mut self, slot: usize, value: AmfValue) -> AmfValue {
-        if let Some(entry) = self.objects.get_mut(slot) {
-            *entry = Some(value.clone());
-        }
+        self.objects.complete(slot, &value);
         value
     }
 
@@ -179,33 +180,29 @@ impl Amf3Decoder {
     ///
     /// The referenced value's type is not checked against the marker (a date
     /// marker may reference an array): Flash Player does not check either.
-    fn object_ref(&self, index: usize) -> Result<AmfValue, AmfError> {
-        match self.objects.get(index) {
-            Some(Some(v)) => Ok(v.clone()),
-            Some(None) => Err(AmfError::CyclicReference { index }),
-            None => Err(AmfError::BadReference {
-                table: "object",
-                index,
-                len: self.objects.len(),
-            }),
-        }
+    fn object_ref(&mut self, index: usize) -> Result<AmfValue, AmfError> {
+        self.objects.get(index)
     }
 
     /// A `UTF-8-vr` (spec §1.3.2): an inline string or a string reference.
     fn string(&mut self, buf: &mut Bytes) -> Result<ByteString, AmfError> {
         match header(buf)? {
             Header::Reference(index) => {
-                self.strings
+                let s = self
+                    .strings
                     .get(index)
                     .cloned()
                     .ok_or(AmfError::BadReference {
                         table: "string",
                         index,
                         len: self.strings.len(),
-                    })
+                    })?;
+                self.objects.refer(s.len() as u64)?;
+                Ok(s)
             }
             Header::Inline(len) => {
                 let s = wire::utf8(wire::take(buf, len, "AMF3 string length")?);
+                self.objects.grow(len as u64);
                 // Spec §3.8: "the empty String is never sent by reference".
                 if !s.is_empty() {
                     self.check_table(self.strings.len(), "string")?;
@@ -227,6 +224,7 @@ impl Amf3Decoder {
             Header::Inline(len) => {
                 let slot = self.reserve()?;
                 let s = wire::utf8(wire::take(buf, len, "AMF3 XML length")?);
+                self.objects.grow(len as u64);
                 Ok(self.complete(slot, make(s)))
             }
         }
@@ -279,6 +277,10 @@ impl Amf3Decoder {
             Header::Inline(flags) => flags,
         };
         let traits = self.traits(buf, flags)?;
+        if flags & 0b1 == 0 {
+            // Traits by reference: this object copies their sealed names.
+            self.objects.refer(traits.sealed_len)?;
+        }
         let depth = self.enter(depth)?;
         let slot = self.reserve()?;
         let object = if traits.externalizable {
@@ -338,6 +340,7 @@ impl Amf3Decoder {
             Traits {
                 class_name,
                 sealed: Vec::new(),
+                sealed_len: 0,
                 dynamic: false,
                 externalizable,
             }
@@ -350,6 +353,7 @@ impl Amf3Decoder {
             }
             Traits {
                 class_name,
+                sealed_len: sealed.iter().map(|s| s.len() as u64).sum(),
                 sealed,
                 dynamic: flags & 0b100 != 0,
                 externalizable,
@@ -377,6 +381,7 @@ impl Amf3Decoder {
         let slot = self.reserve()?;
         let fixed = wire::u8(buf, "AMF3 vector fixed flag")? != 0;
         wire::check_count(buf, count, size, "AMF3 vector count")?;
+        self.objects.grow(count as u64 * NUMBER_ELEMENT_COST);
         // Bounded: `count * size` bytes are present.
         let mut items = Vec::with_capacity(count);
         for _ in 0..count {

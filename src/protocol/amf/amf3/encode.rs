@@ -1,13 +1,12 @@
 //! AMF3 encoding (AMF3 spec §3), with Flash Player's reference emission.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
 use super::{marker, INT_MAX, INT_MIN, U28_MAX, U29_MAX};
-use crate::protocol::amf::amf0::MAX_ENCODE_DEPTH;
+use crate::protocol::amf::nesting::{enter_encode as enter, node_addr as addr};
 use crate::protocol::amf::{AmfError, AmfObject, AmfValue};
 
 /// Encodes AMF3 values into one message; holds the message's reference tables.
@@ -15,7 +14,7 @@ use crate::protocol::amf::{AmfError, AmfObject, AmfValue};
 /// Use one encoder per message. References are emitted as Flash Player does:
 /// a non-empty string already written is referenced by value; traits by
 /// (class name, sealed member names, dynamic, externalizable); containers
-/// (arrays, objects, vectors, dictionaries) by identity ([`Arc::ptr_eq`]).
+/// (arrays, objects, vectors, dictionaries) by identity ([`Arc::ptr_eq`](std::sync::Arc::ptr_eq)).
 /// Dates, XML and ByteArrays have no identity in the model, so they are always
 /// written inline (they still take their object-table slot).
 #[derive(Debug, Default)]
@@ -368,21 +367,6 @@ impl Amf3Encoder {
             );
         }
         false
-    }
-}
-
-/// The identity of a container node.
-fn addr<T>(node: &Arc<T>) -> usize {
-    Arc::as_ptr(node) as *const () as usize
-}
-
-fn enter(depth: usize) -> Result<usize, AmfError> {
-    if depth >= MAX_ENCODE_DEPTH {
-        Err(AmfError::Unencodable {
-            reason: "value nested deeper than 256 containers",
-        })
-    } else {
-        Ok(depth + 1)
     }
 }
 

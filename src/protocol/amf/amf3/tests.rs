@@ -8,20 +8,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::protocol::amf::amf0::test_support::{
-    amf0_canonical, amf3_canonical, arb_value, cat, from_oracle0, from_oracle3, infer_dynamic,
+    amf0_canonical, amf3_canonical, arb_value, cat, from_oracle0, from_oracle3, hex, infer_dynamic,
     never_panics, oracle_safe,
 };
 use crate::protocol::amf::{amf0, AmfDate, AmfObject, AmfValue, AmfVector, ObjectVector};
-
-fn hex(s: &str) -> Bytes {
-    let s: String = s.split_whitespace().collect();
-    Bytes::from(
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
-            .collect::<Vec<u8>>(),
-    )
-}
 
 fn decode1(bytes: Bytes) -> Result<AmfValue, AmfError> {
     let mut buf = bytes;
@@ -596,4 +586,67 @@ fn decodes_mixed_array_of_objects_and_references() {
     assert_eq!(items[6], AmfValue::Integer(42));
     assert_eq!(items[7], s(""));
     assert_eq!(decode1(encode1(&v)), Ok(v));
+}
+
+/// `[a0, a1, …, a_levels]` where `a0 = []` and each `a_k` is an array holding
+/// two object references to `a_(k-1)`: a few bytes per level, 2^levels
+/// nodes once expanded.
+fn doubling_references(levels: u8) -> Bytes {
+    let mut b = vec![0x09, ((levels as u32 + 1) * 2 + 1) as u8, 0x01];
+    b.extend_from_slice(&[0x09, 0x01, 0x01]); // a0 = [], object slot 1
+    for k in 1..=levels {
+        // a_k = [ref(slot k), ref(slot k)]: slot k holds a_(k-1).
+        b.extend_from_slice(&[0x09, 0x05, 0x01, 0x09, k << 1, 0x09, k << 1]);
+    }
+    Bytes::from(b)
+}
+
+#[test]
+fn nested_references_that_expand_exponentially_are_refused() {
+    // Found by review: every decoded reference is an O(1) Arc clone, but the
+    // AMF0 encoder (past its 65535 reference slots), the serde bridge, `Debug`
+    // and `==` walk the expanded tree: 60 levels are 2^60 nodes.
+    assert!(decode1(doubling_references(10)).is_ok());
+    assert_eq!(
+        decode1(doubling_references(60)),
+        Err(AmfError::ReferencesExpandTooMuch {
+            limit: crate::protocol::limits::MAX_AMF_REFERENCED_LEN
+        })
+    );
+}
+
+#[test]
+fn byte_array_and_string_references_count_their_length() {
+    // A 1000-byte ByteArray (AMF0 writes it as 1000 numbers, 9 bytes each,
+    // so each reference costs 9000) and a 1000-byte string (1000 each),
+    // referenced from a dense array.
+    let build = |marker: u8, refs: usize| {
+        let mut b = vec![0x09];
+        let count = ((refs + 1) << 1) | 1;
+        b.extend_from_slice(&[
+            0x80 | (count >> 14) as u8,
+            0x80 | (count >> 7) as u8 & 0x7F,
+            (count & 0x7F) as u8,
+        ]);
+        b.push(0x01);
+        b.push(marker);
+        let len = (1000 << 1) | 1;
+        b.extend_from_slice(&[0x80 | (len >> 7) as u8, (len & 0x7F) as u8]);
+        b.extend(std::iter::repeat_n(b'x', 1000));
+        for _ in 0..refs {
+            // ByteArrays are object slot 1, strings string slot 0.
+            b.extend_from_slice(&[marker, if marker == 0x0C { 0x02 } else { 0x00 }]);
+        }
+        Bytes::from(b)
+    };
+    for (marker, too_many) in [(0x0C, 2_000), (0x06, 20_000)] {
+        assert!(decode1(build(marker, 1000)).is_ok());
+        assert_eq!(
+            decode1(build(marker, too_many)),
+            Err(AmfError::ReferencesExpandTooMuch {
+                limit: crate::protocol::limits::MAX_AMF_REFERENCED_LEN
+            }),
+            "marker {marker:#x}"
+        );
+    }
 }

@@ -21,6 +21,7 @@ mod base64;
 mod de;
 mod de_access;
 mod error;
+mod key;
 mod ser;
 mod tags;
 mod value_serde;
