@@ -11,7 +11,7 @@ use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 use tracing::{info, warn};
 
-use crate::actors::connection::{ConnectionActor, ConnectionDeps};
+use crate::actors::connection::{ConnectionActor, ConnectionDeps, ConnectionTiming};
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
 use crate::http::{self, NodeState};
@@ -64,6 +64,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
             ..SessionConfig::default()
         },
         fanout,
+        timing: timing(&settings),
     };
     let live: Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>> = Arc::default();
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
@@ -112,6 +113,16 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Connection timing from the `[rtmp]` settings (0 disables ping and idle).
+fn timing(settings: &Settings) -> ConnectionTiming {
+    let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+    ConnectionTiming {
+        handshake_timeout: Duration::from_millis(settings.rtmp.handshake_timeout_ms),
+        ping_interval: ms(settings.rtmp.ping_interval_ms),
+        idle_timeout: ms(settings.rtmp.idle_timeout_ms),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

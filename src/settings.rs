@@ -68,6 +68,15 @@ pub struct Settings {
 pub struct RtmpSettings {
     /// Address the RTMP listener binds; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// A connection that has not completed the handshake this long after
+    /// accept is closed.
+    pub handshake_timeout_ms: u64,
+    /// How often the server sends a User Control PingRequest to each client
+    /// (0 = never); the PingResponse counts as activity.
+    pub ping_interval_ms: u64,
+    /// A connection from which nothing arrived for this long is closed
+    /// (0 = never).
+    pub idle_timeout_ms: u64,
 }
 
 /// `[http]`
@@ -159,6 +168,9 @@ impl Default for Settings {
         Self {
             rtmp: RtmpSettings {
                 listen: SocketAddr::from(([0, 0, 0, 0], 1935)),
+                handshake_timeout_ms: 10_000,
+                ping_interval_ms: 10_000,
+                idle_timeout_ms: 30_000,
             },
             http: HttpSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -257,7 +269,12 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         let l = &self.limits;
-        let checks: [(bool, &'static str, &'static str); 5] = [
+        let checks: [(bool, &'static str, &'static str); 6] = [
+            (
+                self.rtmp.handshake_timeout_ms > 0,
+                "rtmp.handshake_timeout_ms",
+                "must be positive",
+            ),
             (
                 (1..=0x7FFF_FFFF).contains(&l.max_chunk_size),
                 "limits.max_chunk_size",

@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
@@ -53,7 +53,23 @@ pub struct ConnectionDeps {
     pub session: SessionConfig,
     /// Fan-out bounds for this connection's players.
     pub fanout: FanoutLimits,
+    /// Handshake, keepalive and idle timing.
+    pub timing: ConnectionTiming,
 }
+
+/// When a connection is pinged or given up on (from `[rtmp]` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionTiming {
+    /// Close if the handshake is not done this long after accept.
+    pub handshake_timeout: Duration,
+    /// Send a PingRequest this often (`None` = never).
+    pub ping_interval: Option<Duration>,
+    /// Close when nothing arrived for this long (`None` = never).
+    pub idle_timeout: Option<Duration>,
+}
+
+/// How often the timers above are checked.
+const TIMER_TICK: Duration = Duration::from_millis(250);
 
 /// The socket's write side: a task on this arbiter writes what the actor
 /// queues, so the actor itself never waits on the socket.
@@ -144,6 +160,10 @@ pub struct ConnectionActor {
     outbox: Outbox,
     deps: ConnectionDeps,
     started: Instant,
+    /// When bytes last arrived from the peer.
+    last_input: Instant,
+    /// When the last PingRequest went out.
+    last_ping: Instant,
     rng: rand::rngs::StdRng,
     scope: String,
     publishing: HashMap<u32, (StreamKey, Addr<StreamActor>)>,
@@ -180,6 +200,8 @@ impl ConnectionActor {
                 outbox,
                 deps,
                 started: Instant::now(),
+                last_input: Instant::now(),
+                last_ping: Instant::now(),
                 rng: rand::rngs::StdRng::from_os_rng(),
                 scope: String::new(),
                 publishing: HashMap::new(),
@@ -401,6 +423,38 @@ impl ConnectionActor {
         }
     }
 
+    /// Handshake and idle timeouts, keepalive pings.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let timing = self.deps.timing;
+        if !self.session.is_handshake_done() {
+            if self.started.elapsed() >= timing.handshake_timeout {
+                self.deps.metrics.handshake_failures.add(1);
+                warn!(conn_id = self.id, peer = %self.peer, "closing connection: handshake timeout");
+                ctx.stop();
+            }
+            return;
+        }
+        if timing
+            .idle_timeout
+            .is_some_and(|t| self.last_input.elapsed() >= t)
+        {
+            warn!(conn_id = self.id, peer = %self.peer, "closing connection: idle timeout");
+            ctx.stop();
+            return;
+        }
+        if timing
+            .ping_interval
+            .is_some_and(|t| self.last_ping.elapsed() >= t)
+            && self.session.is_connected()
+        {
+            self.last_ping = Instant::now();
+            let now = self.now_ms();
+            if self.session.ping(now).is_ok() {
+                self.flush();
+            }
+        }
+    }
+
     fn status(&mut self, stream_id: u32, code: &str, description: String) {
         let info = StatusInfo::new(status::LEVEL_STATUS, code, &description);
         if let Err(e) = self.session.send_status(stream_id, &info) {
@@ -412,7 +466,8 @@ impl ConnectionActor {
 impl Actor for ConnectionActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(TIMER_TICK, |act, ctx| act.tick(ctx));
         self.deps.metrics.connections.inc();
         self.deps.metrics.connections_total.add(1);
         debug!(conn_id = self.id, peer = %self.peer, "accepted");
@@ -456,6 +511,7 @@ impl StreamHandler<Result<BytesMut, io::Error>> for ConnectionActor {
     fn handle(&mut self, item: Result<BytesMut, io::Error>, ctx: &mut Context<Self>) {
         match item {
             Ok(bytes) => {
+                self.last_input = Instant::now();
                 self.deps.metrics.bytes_in.add(bytes.len() as u64);
                 self.input(&bytes, ctx);
             }

@@ -12,10 +12,9 @@ use ferrocast::protocol::chunk::{ChunkEncoder, RawMessage};
 use ferrocast::protocol::command::{CommandEncoding, CommandMessage};
 use ferrocast::protocol::handshake::{ClientConfig, ClientHandshake, ClientMode, HandshakeStep};
 
-/// Connects to `addr`, completes a simple handshake, then sends connect,
-/// createStream and play(`name`) on stream 1 in one write and returns the
-/// socket without reading anything else.
-pub fn stalled_player(addr: &str, app: &str, name: &str) -> TcpStream {
+/// Connects to `addr` and completes a simple handshake; returns the socket and
+/// the C2 bytes still to send (so callers can append to the same write).
+pub fn handshake(addr: &str) -> (TcpStream, BytesMut) {
     let mut sock = TcpStream::connect(addr).expect("connect");
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -38,7 +37,65 @@ pub fn stalled_player(addr: &str, app: &str, name: &str) -> TcpStream {
             HandshakeStep::Done { send, .. } => break send,
         }
     };
-    let mut wire = BytesMut::from(&c2[..]);
+    (sock, BytesMut::from(&c2[..]))
+}
+
+/// Appends an AMF0 command message on csid 3 to `wire`.
+pub fn command(
+    encoder: &mut ChunkEncoder,
+    wire: &mut BytesMut,
+    stream_id: u32,
+    msg: CommandMessage,
+) {
+    let mut body = BytesMut::new();
+    msg.encode(CommandEncoding::Amf0, &mut body).unwrap();
+    let raw = RawMessage {
+        csid: 3,
+        timestamp: 0,
+        type_id: 20,
+        stream_id,
+        payload: body.freeze(),
+    };
+    encoder.encode(&raw, wire).unwrap();
+}
+
+/// A connect command for `app` on `addr`.
+pub fn connect(addr: &str, app: &str) -> CommandMessage {
+    let tc_url = format!("rtmp://{addr}/{app}");
+    let object = AmfValue::object([
+        ("app", AmfValue::string(app)),
+        ("tcUrl", AmfValue::string(tc_url)),
+    ]);
+    CommandMessage::new("connect", 1.0, object, vec![])
+}
+
+/// Whether the server closes `sock` within `limit` (reading and discarding
+/// whatever it sends meanwhile).
+pub fn closed_within(sock: &mut TcpStream, limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < deadline {
+        match sock.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Connects to `addr`, completes a simple handshake, then sends connect,
+/// createStream and play(`name`) on stream 1 in one write and returns the
+/// socket without reading anything else.
+pub fn stalled_player(addr: &str, app: &str, name: &str) -> TcpStream {
+    let (mut sock, mut wire) = handshake(addr);
     let mut encoder = ChunkEncoder::new();
     let mut command = |stream_id: u32, msg: CommandMessage| {
         let mut body = BytesMut::new();
