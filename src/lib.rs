@@ -65,6 +65,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod directory;
 pub mod fanout;
 pub mod http;
 pub mod metrics;

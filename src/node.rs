@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use crate::actors::connection::{ConnectionActor, ConnectionDeps, ConnectionTiming};
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
+use crate::directory::Directory;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
 use crate::protocol::session::SessionConfig;
@@ -37,6 +38,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let http_listener = std::net::TcpListener::bind(settings.http.listen)?;
     let http_addr = http_listener.local_addr()?;
     let metrics = Arc::new(Metrics::default());
+    let directory = Arc::new(Directory::default());
 
     let state = web::Data::new(NodeState {
         node_id: node_id.clone(),
@@ -44,6 +46,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         http_addr,
         started: Instant::now(),
         metrics: metrics.clone(),
+        directory: directory.clone(),
     });
     let http = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
         .workers(1)
@@ -57,7 +60,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     let fanout = settings.fanout;
     let deps = ConnectionDeps {
-        registry: RegistryActor::new(fanout, metrics.clone()).start(),
+        registry: RegistryActor::new(fanout, metrics.clone(), directory.clone()).start(),
         metrics,
         session: SessionConfig {
             limits: settings.protocol_limits(),
@@ -65,6 +68,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         },
         fanout,
         timing: timing(&settings),
+        directory,
     };
     let live: Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>> = Arc::default();
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");

@@ -389,3 +389,60 @@ fn a_stalled_player_is_evicted_with_bounded_memory_and_does_not_slow_the_others(
 fn publisher_running(node: &Node) -> bool {
     !node.log().contains("stream unpublished")
 }
+
+#[test]
+fn the_admin_api_lists_the_live_stream_and_the_connections() {
+    let node = Node::start();
+    let dir = TempDir::new("live-api");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 4, 25);
+    let url = node.url("live/api");
+    let publisher = publisher(&url, &source);
+    let player = ffmpeg_player(&url, &dir.0.join("p.flv"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let streams = loop {
+        let (status, body) = node.get("/api/streams");
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        if v[0]["players"] == 1 && v[0]["video_codec"].is_string() {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stream never listed with its player: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(streams.as_array().map(Vec::len), Some(1));
+    assert_eq!(streams[0]["scope"], "live");
+    assert_eq!(streams[0]["name"], "api");
+    assert_eq!(streams[0]["video_codec"], "avc");
+    assert_eq!(streams[0]["audio_codec"], "aac");
+    assert!(streams[0]["bytes_in"].as_u64().is_some_and(|b| b > 0));
+
+    let (_, body) = node.get("/api/connections");
+    let conns: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let conns = conns.as_array().expect("a list");
+    assert_eq!(conns.len(), 2, "{body}");
+    assert!(
+        conns.iter().any(|c| c["publishing"][0] == "live/api"),
+        "{body}"
+    );
+    assert!(
+        conns.iter().any(|c| c["playing"][0] == "live/api"),
+        "{body}"
+    );
+    assert!(conns.iter().all(|c| c["app"] == "live"), "{body}");
+
+    let (status, output) = publisher.finish(PEER_LIMIT);
+    assert!(status.is_some_and(|s| s.success()), "{output}");
+    let _ = player.finish(PEER_LIMIT);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while node.get("/api/streams").1 != "[]" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream is removed after unpublish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -23,6 +23,7 @@ use super::messages::{
 };
 use super::registry::RegistryActor;
 use super::stream::StreamActor;
+use crate::directory::Directory;
 use crate::fanout::{FanoutLimits, Frame, FrameKind, PlayerQueue};
 use crate::metrics::Metrics;
 use crate::protocol::amf::{amf0, AmfValue};
@@ -55,6 +56,8 @@ pub struct ConnectionDeps {
     pub fanout: FanoutLimits,
     /// Handshake, keepalive and idle timing.
     pub timing: ConnectionTiming,
+    /// What the admin API lists.
+    pub directory: Arc<Directory>,
 }
 
 /// When a connection is pinged or given up on (from `[rtmp]` settings).
@@ -257,6 +260,10 @@ impl ConnectionActor {
         match event {
             SessionEvent::ConnectRequested { request, app, .. } => {
                 self.scope = app.trim_matches('/').to_string();
+                let scope = self.scope.clone();
+                self.deps
+                    .directory
+                    .update_connection(self.id, |c| c.app = scope);
                 info!(conn_id = self.id, peer = %self.peer, app = %self.scope, "connected");
                 self.session
                     .accept_connect(request, &ConnectAccept::default())?;
@@ -285,6 +292,10 @@ impl ConnectionActor {
                         let decided = match answer {
                             Ok(Ok(stream)) => {
                                 info!(conn_id = act.id, stream = %key, "publishing");
+                                let name = key.to_string();
+                                act.deps
+                                    .directory
+                                    .update_connection(act.id, |c| c.publishing.push(name));
                                 act.publishing.insert(stream_id, (key, stream));
                                 act.session.accept_publish(request)
                             }
@@ -325,6 +336,10 @@ impl ConnectionActor {
                     queue: Arc::new(Mutex::new(PlayerQueue::new(self.deps.fanout))),
                 };
                 info!(conn_id = self.id, stream = %key, "playing");
+                let name = key.to_string();
+                self.deps
+                    .directory
+                    .update_connection(self.id, |c| c.playing.push(name));
                 self.deps.registry.do_send(Play {
                     key: key.clone(),
                     player: player.clone(),
@@ -409,10 +424,18 @@ impl ConnectionActor {
     fn stop_stream(&mut self, stream_id: u32) {
         if let Some((key, stream)) = self.publishing.remove(&stream_id) {
             info!(conn_id = self.id, stream = %key, "unpublishing");
+            let name = key.to_string();
+            self.deps
+                .directory
+                .update_connection(self.id, |c| c.publishing.retain(|n| *n != name));
             stream.do_send(Unpublish);
         }
         if let Some(playing) = self.playing.remove(&stream_id) {
             let player_id = playing.player.player_id;
+            let name = playing.key.to_string();
+            self.deps
+                .directory
+                .update_connection(self.id, |c| c.playing.retain(|n| *n != name));
             match playing.stream {
                 Some(stream) => stream.do_send(RemovePlayer { player_id }),
                 None => self.deps.registry.do_send(StopWaiting {
@@ -468,6 +491,7 @@ impl Actor for ConnectionActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(TIMER_TICK, |act, ctx| act.tick(ctx));
+        self.deps.directory.connection_opened(self.id, self.peer);
         self.deps.metrics.connections.inc();
         self.deps.metrics.connections_total.add(1);
         debug!(conn_id = self.id, peer = %self.peer, "accepted");
@@ -484,6 +508,7 @@ impl Actor for ConnectionActor {
             self.stop_stream(stream_id);
         }
         self.deps.metrics.connections.dec();
+        self.deps.directory.connection_closed(self.id);
         info!(conn_id = self.id, peer = %self.peer, "closed");
     }
 }

@@ -10,6 +10,7 @@ use super::messages::{
     Play, PlayerRef, Publish, PublishRefused, StopWaiting, StreamAttached, StreamKey, Unpublished,
 };
 use super::stream::StreamActor;
+use crate::directory::Directory;
 use crate::fanout::FanoutLimits;
 use crate::metrics::Metrics;
 
@@ -19,16 +20,22 @@ pub struct RegistryActor {
     waiting: HashMap<StreamKey, Vec<PlayerRef>>,
     limits: FanoutLimits,
     metrics: std::sync::Arc<Metrics>,
+    directory: std::sync::Arc<Directory>,
 }
 
 impl RegistryActor {
     /// An empty registry.
-    pub fn new(limits: FanoutLimits, metrics: std::sync::Arc<Metrics>) -> Self {
+    pub fn new(
+        limits: FanoutLimits,
+        metrics: std::sync::Arc<Metrics>,
+        directory: std::sync::Arc<Directory>,
+    ) -> Self {
         Self {
             streams: HashMap::new(),
             waiting: HashMap::new(),
             limits,
             metrics,
+            directory,
         }
     }
 }
@@ -46,11 +53,15 @@ impl Handler<Publish> for RegistryActor {
         }
         // The stream actor runs on the publisher's arbiter: the thread that
         // produces its input.
+        let cell = self
+            .directory
+            .stream_published(&msg.key.scope, &msg.key.name, msg.conn_id);
         let stream = StreamActor::new(
             msg.key.clone(),
             self.limits,
             ctx.address(),
             self.metrics.clone(),
+            cell,
         );
         let addr = StreamActor::start_in_arbiter(&msg.arbiter, move |_| stream);
         info!(stream = %msg.key, conn_id = msg.conn_id, "stream published");
@@ -72,6 +83,8 @@ impl Handler<Unpublished> for RegistryActor {
 
     fn handle(&mut self, msg: Unpublished, _: &mut Context<Self>) {
         self.streams.remove(&msg.key);
+        self.directory
+            .stream_unpublished(&msg.key.scope, &msg.key.name);
         self.metrics.streams.set(self.streams.len() as u64);
     }
 }

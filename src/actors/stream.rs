@@ -6,6 +6,7 @@
 //! empty to non-empty, so there is no actor message per frame per player.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use super::messages::{
     StreamKey, Unpublish, Unpublished,
 };
 use super::registry::RegistryActor;
+use crate::directory::StreamCell;
 use crate::fanout::{FanoutLimits, Frame, GopCache, PushOutcome};
 use crate::metrics::Metrics;
 
@@ -27,6 +29,8 @@ pub struct StreamActor {
     players: HashMap<u64, PlayerRef>,
     registry: Addr<RegistryActor>,
     metrics: Arc<Metrics>,
+    /// This stream's entry in the admin API.
+    cell: Arc<StreamCell>,
     started: Instant,
 }
 
@@ -37,6 +41,7 @@ impl StreamActor {
         limits: FanoutLimits,
         registry: Addr<RegistryActor>,
         metrics: Arc<Metrics>,
+        cell: Arc<StreamCell>,
     ) -> Self {
         Self {
             key,
@@ -44,6 +49,7 @@ impl StreamActor {
             players: HashMap::new(),
             registry,
             metrics,
+            cell,
             started: Instant::now(),
         }
     }
@@ -75,6 +81,7 @@ impl StreamActor {
             other => {
                 if matches!(other, PushOutcome::Dropped(_)) {
                     self.metrics.dropped_frames.add(1);
+                    self.cell.dropped_frames.fetch_add(1, Ordering::Relaxed);
                 }
                 if was_empty && !is_empty {
                     player.conn.do_send(QueueReady {
@@ -114,6 +121,17 @@ impl Handler<Ingest> for StreamActor {
 
     fn handle(&mut self, Ingest(frame): Ingest, _: &mut Context<Self>) {
         self.gop.push(&frame);
+        self.cell
+            .bytes_in
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        self.cell.frames_in.fetch_add(1, Ordering::Relaxed);
+        if frame.is_sequence_header() {
+            let name = |c: String| c.to_lowercase();
+            self.cell.set_codecs(
+                self.gop.video_codec().map(|c| name(format!("{c:?}"))),
+                self.gop.audio_codec().map(|c| name(format!("{c:?}"))),
+            );
+        }
         let now = self.now_ms();
         let mut gone = Vec::new();
         for (id, player) in &self.players {
@@ -125,6 +143,7 @@ impl Handler<Ingest> for StreamActor {
         for id in gone {
             self.players.remove(&id);
             self.metrics.players.dec();
+            self.cell.players.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -139,6 +158,7 @@ impl Handler<AddPlayer> for StreamActor {
         if self.deliver(&player, |q| q.push_burst(burst.frames, now)) {
             self.players.insert(player.player_id, player);
             self.metrics.players.inc();
+            self.cell.players.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -149,6 +169,7 @@ impl Handler<RemovePlayer> for StreamActor {
     fn handle(&mut self, msg: RemovePlayer, _: &mut Context<Self>) {
         if self.players.remove(&msg.player_id).is_some() {
             self.metrics.players.dec();
+            self.cell.players.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

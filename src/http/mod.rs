@@ -1,5 +1,5 @@
-//! The HTTP side of a node: health and Prometheus metrics (admin APIs come
-//! with the registry snapshots they read).
+//! The HTTP side of a node: health, Prometheus metrics, and the admin lists of
+//! streams and connections.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::Instant;
 use actix_web::{get, web, HttpResponse, Responder};
 use serde::Serialize;
 
+use crate::directory::Directory;
 use crate::metrics::Metrics;
 
 /// What the handlers read: fixed facts about the node plus live counters.
@@ -22,6 +23,8 @@ pub struct NodeState {
     pub started: Instant,
     /// Live counters.
     pub metrics: Arc<Metrics>,
+    /// Live connections and streams.
+    pub directory: Arc<Directory>,
 }
 
 #[derive(Serialize)]
@@ -53,7 +56,20 @@ async fn metrics(state: web::Data<NodeState>) -> impl Responder {
         .body(state.metrics.render())
 }
 
+#[get("/api/streams")]
+async fn streams(state: web::Data<NodeState>) -> impl Responder {
+    HttpResponse::Ok().json(state.directory.streams())
+}
+
+#[get("/api/connections")]
+async fn connections(state: web::Data<NodeState>) -> impl Responder {
+    HttpResponse::Ok().json(state.directory.connections())
+}
+
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health).service(metrics);
+    cfg.service(health)
+        .service(metrics)
+        .service(streams)
+        .service(connections);
 }
