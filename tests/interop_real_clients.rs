@@ -10,48 +10,18 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use common::media::{assert_same_payloads, payloads as payloads_over, read_flv};
 use common::mini_server::{serve_one, OnPlay, Session};
 use common::process::{make_test_flv, Peer, TempDir};
-use ferrocast::protocol::flv::{FlvConfig, FlvDecoder, FlvItem, FlvTag, FlvTagType};
+use ferrocast::protocol::flv::{FlvTag, FlvTagType};
 use ferrocast::protocol::handshake::HandshakeKind;
 use ferrocast::protocol::media::{AudioTagInfo, VideoTagInfo};
 use ferrocast::protocol::session::{MediaKind, SessionEvent};
 
 const SESSION_LIMIT: Duration = Duration::from_secs(60);
 
-fn read_flv(path: &std::path::Path) -> Vec<FlvTag> {
-    let mut buf = BytesMut::from(&std::fs::read(path).expect("read flv")[..]);
-    let mut decoder = FlvDecoder::new(FlvConfig::default());
-    let mut tags = Vec::new();
-    while let Some(item) = decoder.decode(&mut buf).expect("valid flv") {
-        if let FlvItem::Tag(tag) = item {
-            tags.push(tag);
-        }
-    }
-    tags
-}
-
 fn payloads(tags: &[FlvTag], kind: FlvTagType) -> Vec<bytes::Bytes> {
-    tags.iter()
-        .filter(|t| t.tag_type == kind)
-        .map(|t| t.data.clone())
-        .collect()
-}
-
-/// Asserts two payload lists are equal, reporting counts and the first
-/// difference instead of dumping megabytes.
-fn assert_same_payloads(got: &[bytes::Bytes], want: &[bytes::Bytes], what: &str) {
-    let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
-    assert!(
-        got.len() == want.len() && first_diff.is_none(),
-        "{what}: got {} payloads, want {}; first difference at index {:?} (got {:?} bytes, want {:?} bytes)",
-        got.len(),
-        want.len(),
-        first_diff,
-        first_diff.map(|i| got[i].len()),
-        first_diff.map(|i| want[i].len()),
-    );
+    payloads_over(tags, kind, 0)
 }
 
 fn listener() -> (TcpListener, u16) {

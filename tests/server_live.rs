@@ -5,89 +5,17 @@ mod common;
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use common::media::{
+    assert_same_payloads as assert_same, ffmpeg_player, payloads, read_flv, rtmpdump_player,
+};
 use common::node::Node;
-use common::process::{make_test_flv, Peer, TempDir};
-use ferrocast::protocol::flv::{FlvConfig, FlvDecoder, FlvItem, FlvTag, FlvTagType, ScriptTag};
+use common::process::{make_test_flv, TempDir};
+use ferrocast::protocol::flv::{FlvTag, FlvTagType, ScriptTag};
 use ferrocast::protocol::limits::AmfLimits;
 use ferrocast::protocol::media::{AudioTagInfo, VideoTagInfo};
 
 const PEER_LIMIT: Duration = Duration::from_secs(60);
-
-fn read_flv(path: &std::path::Path) -> Vec<FlvTag> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let mut buf = BytesMut::from(&bytes[..]);
-    let mut decoder = FlvDecoder::new(FlvConfig::default());
-    let mut tags = Vec::new();
-    while let Ok(Some(item)) = decoder.decode(&mut buf) {
-        if let FlvItem::Tag(tag) = item {
-            tags.push(tag);
-        }
-    }
-    tags
-}
-
-fn payloads(tags: &[FlvTag], kind: FlvTagType, min_len: usize) -> Vec<Bytes> {
-    tags.iter()
-        .filter(|t| t.tag_type == kind && t.data.len() > min_len)
-        .map(|t| t.data.clone())
-        .collect()
-}
-
-fn assert_same(got: &[Bytes], want: &[Bytes], what: &str) {
-    let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
-    assert!(
-        got.len() == want.len() && first_diff.is_none(),
-        "{what}: got {} payloads, want {}; first difference at {first_diff:?}",
-        got.len(),
-        want.len()
-    );
-}
-
-fn ffmpeg_player(url: &str, out: &std::path::Path) -> Peer {
-    Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            url,
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            out.to_str().unwrap(),
-        ],
-    )
-}
-
-fn rtmpdump_player(url: &str, out: &std::path::Path) -> Peer {
-    Peer::spawn(
-        "rtmpdump",
-        &["-q", "--live", "-r", url, "-o", out.to_str().unwrap()],
-    )
-}
-
-fn publisher(url: &str, source: &std::path::Path) -> Peer {
-    Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-i",
-            source.to_str().unwrap(),
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            url,
-        ],
-    )
-}
 
 #[test]
 fn players_waiting_before_the_publish_receive_every_packet_byte_for_byte() {
@@ -117,7 +45,7 @@ fn players_waiting_before_the_publish_receive_every_packet_byte_for_byte() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let (status, output) = publisher(&url, &source).finish(PEER_LIMIT);
+    let (status, output) = common::media::ffmpeg_publisher(&url, &source).finish(PEER_LIMIT);
     assert!(
         status.is_some_and(|s| s.success()),
         "publisher failed: {output}\n{}",
@@ -158,7 +86,7 @@ fn a_late_joiner_starts_with_metadata_then_sequence_headers_then_a_keyframe() {
     let source = dir.0.join("source.flv");
     make_test_flv(&source, 5, 25);
     let url = node.url("live/late");
-    let publisher = publisher(&url, &source);
+    let publisher = common::media::ffmpeg_publisher(&url, &source);
     node.wait_for_log("publishing", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(2300));
 
@@ -238,10 +166,10 @@ fn a_second_publisher_of_the_same_name_is_refused_and_the_first_is_unaffected() 
     let source = dir.0.join("source.flv");
     make_test_flv(&source, 3, 25);
     let url = node.url("live/taken");
-    let first = publisher(&url, &source);
+    let first = common::media::ffmpeg_publisher(&url, &source);
     node.wait_for_log("publishing", Duration::from_secs(20));
 
-    let (status, output) = publisher(&url, &source).finish(PEER_LIMIT);
+    let (status, output) = common::media::ffmpeg_publisher(&url, &source).finish(PEER_LIMIT);
     assert!(
         status.is_some_and(|s| !s.success()),
         "the second publisher must fail: {output}"
@@ -273,7 +201,8 @@ fn health_reports_the_bound_addresses_and_metrics_count_connections() {
     let dir = TempDir::new("live-metrics");
     let source = dir.0.join("source.flv");
     make_test_flv(&source, 1, 25);
-    let (status, output) = publisher(&node.url("live/m"), &source).finish(PEER_LIMIT);
+    let (status, output) =
+        common::media::ffmpeg_publisher(&node.url("live/m"), &source).finish(PEER_LIMIT);
     assert!(status.is_some_and(|s| s.success()), "{output}");
     let (status, metrics) = node.get("/metrics");
     assert_eq!(status, 200);
@@ -343,7 +272,7 @@ fn a_stalled_player_is_evicted_with_bounded_memory_and_does_not_slow_the_others(
     }
     let baseline = node.rss_bytes();
 
-    let publisher = publisher(&url, &source);
+    let publisher = common::media::ffmpeg_publisher(&url, &source);
     let mut peak = baseline;
     while publisher_running(&node) {
         peak = peak.max(node.rss_bytes());
@@ -397,7 +326,7 @@ fn the_admin_api_lists_the_live_stream_and_the_connections() {
     let source = dir.0.join("source.flv");
     make_test_flv(&source, 4, 25);
     let url = node.url("live/api");
-    let publisher = publisher(&url, &source);
+    let publisher = common::media::ffmpeg_publisher(&url, &source);
     let player = ffmpeg_player(&url, &dir.0.join("p.flv"));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let streams = loop {

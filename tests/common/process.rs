@@ -77,41 +77,64 @@ impl Drop for Peer {
 /// keyframe every `gop` frames.
 #[allow(dead_code)]
 pub fn make_test_flv(path: &Path, seconds: u32, gop: u32) {
-    let (status, output) = Peer::spawn(
-        "ffmpeg",
+    make_flv(path, seconds, &["-s", "320x240", "-g", &gop.to_string()]);
+}
+
+/// Makes a noisy, high-bitrate (~12 Mbps) H.264 + AAC FLV, for tests that need
+/// more bytes than the kernel's socket buffers hold.
+#[allow(dead_code)]
+pub fn make_heavy_flv(path: &Path, seconds: u32) {
+    make_flv(
+        path,
+        seconds,
         &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100",
-            "-t",
-            &seconds.to_string(),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
+            "-s",
+            "640x360",
             "-g",
-            &gop.to_string(),
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-f",
-            "flv",
-            path.to_str().expect("utf-8 path"),
+            "25",
+            "-vf",
+            "noise=alls=40:allf=t",
+            "-b:v",
+            "12M",
         ],
-    )
-    .finish(Duration::from_secs(60));
+    );
+}
+
+fn make_flv(path: &Path, seconds: u32, video_args: &[&str]) {
+    let seconds = seconds.to_string();
+    let mut args = vec![
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=640x360:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100",
+        "-t",
+        &seconds,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    args.extend_from_slice(video_args);
+    args.extend_from_slice(&[
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-f",
+        "flv",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    let (status, output) = Peer::spawn("ffmpeg", &args).finish(Duration::from_secs(60));
     assert!(
         status.is_some_and(|s| s.success()),
         "ffmpeg could not make {}: {output}",
@@ -139,52 +162,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Makes a noisy, high-bitrate (~12 Mbps) H.264 + AAC FLV, for tests that need
-/// more bytes than the kernel's socket buffers hold.
-#[allow(dead_code)]
-pub fn make_heavy_flv(path: &Path, seconds: u32) {
-    let (status, output) = Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x360:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine",
-            "-t",
-            &seconds.to_string(),
-            "-vf",
-            "noise=alls=40:allf=t",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-b:v",
-            "12M",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-f",
-            "flv",
-            path.to_str().expect("utf-8 path"),
-        ],
-    )
-    .finish(Duration::from_secs(60));
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "ffmpeg could not make {}: {output}",
-        path.display()
-    );
 }

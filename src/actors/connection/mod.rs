@@ -5,44 +5,40 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rand::SeedableRng;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::messages::{
-    AddPlayer, Ingest, Play, PlayerEvicted, PlayerRef, Publish, PublishRefused, PublisherLeft,
-    QueueReady, RemovePlayer, Shutdown, StopWaiting, StreamAttached, StreamKey, Unpublish,
+    Ingest, Play, PlayerRef, Publish, PublishRefused, RemovePlayer, Shutdown, StopWaiting,
+    StreamKey, Unpublish,
 };
 use super::registry::RegistryActor;
 use super::stream::StreamActor;
 use crate::directory::Directory;
-use crate::fanout::{FanoutLimits, Frame, FrameKind, PlayerQueue};
+
+mod playback;
+mod timers;
+mod writer;
+
+use crate::fanout::{FanoutLimits, Frame, PlayerQueue};
 use crate::metrics::Metrics;
 use crate::protocol::amf::{amf0, AmfValue};
 use crate::protocol::command::{status, StatusInfo};
 use crate::protocol::session::{
     ConnectAccept, MediaKind, PlayAccept, ServerSession, SessionConfig, SessionError, SessionEvent,
 };
+pub use timers::ConnectionTiming;
+use timers::TIMER_TICK;
+use writer::Outbox;
 
 /// Bytes drained from a player's queue per turn, so one player's backlog does
 /// not monopolise the actor.
 const DRAIN_BATCH_BYTES: usize = 256 * 1024;
-/// Bytes handed to the write task but not yet written: above the high mark the
-/// actor stops draining player queues (frames then wait in the bounded queues,
-/// where the drop policy applies); the write task wakes it below the low mark.
-const WRITE_LOW_WATERMARK: usize = 64 * 1024;
-const WRITE_HIGH_WATERMARK: usize = 512 * 1024;
-/// Segments the write task takes per turn.
-const WRITE_BATCH_SEGMENTS: usize = 64;
-
 /// What a connection needs from the node.
 #[derive(Clone)]
 pub struct ConnectionDeps {
@@ -59,95 +55,6 @@ pub struct ConnectionDeps {
     /// What the admin API lists.
     pub directory: Arc<Directory>,
 }
-
-/// When a connection is pinged or given up on (from `[rtmp]` settings).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionTiming {
-    /// Close if the handshake is not done this long after accept.
-    pub handshake_timeout: Duration,
-    /// Send a PingRequest this often (`None` = never).
-    pub ping_interval: Option<Duration>,
-    /// Close when nothing arrived for this long (`None` = never).
-    pub idle_timeout: Option<Duration>,
-}
-
-/// How often the timers above are checked.
-const TIMER_TICK: Duration = Duration::from_millis(250);
-
-/// The socket's write side: a task on this arbiter writes what the actor
-/// queues, so the actor itself never waits on the socket.
-struct Outbox {
-    tx: mpsc::UnboundedSender<Bytes>,
-    /// Bytes queued for the write task and not yet written.
-    in_flight: Arc<AtomicUsize>,
-    /// Set by the actor when it stopped draining players; the write task
-    /// clears it and sends `WriterDrained` once below the low mark.
-    paused: Arc<AtomicBool>,
-}
-
-impl Outbox {
-    fn send(&self, segment: Bytes) {
-        self.in_flight.fetch_add(segment.len(), Ordering::AcqRel);
-        // A closed channel means the write task ended (socket error): the
-        // actor learns it from `WriteFailed`.
-        let _ = self.tx.send(segment);
-    }
-
-    /// Whether media may be drained now; if not, arranges a `WriterDrained`.
-    fn ready_for_media(&self) -> bool {
-        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
-            return true;
-        }
-        self.paused.store(true, Ordering::Release);
-        // The write task may have drained in between: check again.
-        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
-            self.paused.store(false, Ordering::Release);
-            return true;
-        }
-        false
-    }
-}
-
-/// Writes queued segments in order until the actor drops its sender or the
-/// socket fails, then shuts the socket down.
-async fn write_loop(
-    mut socket: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
-    in_flight: Arc<AtomicUsize>,
-    paused: Arc<AtomicBool>,
-    conn: Addr<ConnectionActor>,
-) {
-    let mut batch = Vec::with_capacity(WRITE_BATCH_SEGMENTS);
-    while rx.recv_many(&mut batch, WRITE_BATCH_SEGMENTS).await > 0 {
-        let mut written = 0;
-        for segment in batch.drain(..) {
-            if let Err(e) = socket.write_all(&segment).await {
-                conn.do_send(WriteFailed {
-                    error: e.to_string(),
-                });
-                return;
-            }
-            written += segment.len();
-        }
-        let left = in_flight.fetch_sub(written, Ordering::AcqRel) - written;
-        if left < WRITE_LOW_WATERMARK && paused.swap(false, Ordering::AcqRel) {
-            conn.do_send(WriterDrained);
-        }
-    }
-    let _ = socket.shutdown().await;
-}
-
-/// The write task could not write: the peer is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct WriteFailed {
-    error: String,
-}
-
-/// The write task drained below the low mark: resume draining players.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct WriterDrained;
 
 struct Playing {
     key: StreamKey,
@@ -188,14 +95,7 @@ impl ConnectionActor {
                 read,
                 tokio_util::codec::BytesCodec::new(),
             ));
-            let (tx, rx) = mpsc::unbounded_channel();
-            let outbox = Outbox {
-                tx,
-                in_flight: Arc::default(),
-                paused: Arc::default(),
-            };
-            let (in_flight, paused) = (outbox.in_flight.clone(), outbox.paused.clone());
-            actix_rt::spawn(write_loop(write, rx, in_flight, paused, ctx.address()));
+            let outbox = Outbox::spawn(write, ctx.address());
             ConnectionActor {
                 id,
                 peer,
@@ -446,38 +346,6 @@ impl ConnectionActor {
         }
     }
 
-    /// Handshake and idle timeouts, keepalive pings.
-    fn tick(&mut self, ctx: &mut Context<Self>) {
-        let timing = self.deps.timing;
-        if !self.session.is_handshake_done() {
-            if self.started.elapsed() >= timing.handshake_timeout {
-                self.deps.metrics.handshake_failures.add(1);
-                warn!(conn_id = self.id, peer = %self.peer, "closing connection: handshake timeout");
-                ctx.stop();
-            }
-            return;
-        }
-        if timing
-            .idle_timeout
-            .is_some_and(|t| self.last_input.elapsed() >= t)
-        {
-            warn!(conn_id = self.id, peer = %self.peer, "closing connection: idle timeout");
-            ctx.stop();
-            return;
-        }
-        if timing
-            .ping_interval
-            .is_some_and(|t| self.last_ping.elapsed() >= t)
-            && self.session.is_connected()
-        {
-            self.last_ping = Instant::now();
-            let now = self.now_ms();
-            if self.session.ping(now).is_ok() {
-                self.flush();
-            }
-        }
-    }
-
     fn status(&mut self, stream_id: u32, code: &str, description: String) {
         let info = StatusInfo::new(status::LEVEL_STATUS, code, &description);
         if let Err(e) = self.session.send_status(stream_id, &info) {
@@ -513,25 +381,6 @@ impl Actor for ConnectionActor {
     }
 }
 
-impl Handler<WriteFailed> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: WriteFailed, ctx: &mut Context<Self>) {
-        debug!(conn_id = self.id, error = %msg.error, "write failed");
-        ctx.stop();
-    }
-}
-
-impl Handler<WriterDrained> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, _: WriterDrained, ctx: &mut Context<Self>) {
-        for &stream_id in self.playing.keys() {
-            ctx.notify(QueueReady { stream_id });
-        }
-    }
-}
-
 impl StreamHandler<Result<BytesMut, io::Error>> for ConnectionActor {
     fn handle(&mut self, item: Result<BytesMut, io::Error>, ctx: &mut Context<Self>) {
         match item {
@@ -548,103 +397,6 @@ impl StreamHandler<Result<BytesMut, io::Error>> for ConnectionActor {
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
-    }
-}
-
-impl Handler<QueueReady> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: QueueReady, ctx: &mut Context<Self>) {
-        let Some(playing) = self.playing.get(&msg.stream_id) else {
-            return;
-        };
-        if !self.outbox.ready_for_media() {
-            // `WriterDrained` re-sends this once the socket has caught up.
-            return;
-        }
-        let (frames, more) = {
-            let mut queue = playing
-                .player
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let frames = queue.pop_batch(DRAIN_BATCH_BYTES);
-            (frames, !queue.is_empty())
-        };
-        for frame in frames {
-            let (stream_id, ts, payload): (u32, u32, &Bytes) =
-                (msg.stream_id, frame.timestamp(), frame.payload());
-            let sent = match frame.kind() {
-                FrameKind::Audio => self
-                    .session
-                    .send_media(stream_id, MediaKind::Audio, ts, payload)
-                    .map(|_| ()),
-                FrameKind::Video => self
-                    .session
-                    .send_media(stream_id, MediaKind::Video, ts, payload)
-                    .map(|_| ()),
-                FrameKind::Data => self.session.send_data_raw(stream_id, ts, payload),
-            };
-            if let Err(e) = sent {
-                debug!(conn_id = self.id, error = %e, "frame not sent");
-            }
-        }
-        self.flush();
-        if more {
-            ctx.notify(msg);
-        }
-    }
-}
-
-impl Handler<StreamAttached> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: StreamAttached, _: &mut Context<Self>) {
-        let Some(playing) = self.playing.get_mut(&msg.stream_id) else {
-            return;
-        };
-        playing.stream = Some(msg.stream.clone());
-        let player = playing.player.clone();
-        let description = format!("{} is now published.", playing.key);
-        if msg.notify {
-            self.status(msg.stream_id, status::NS_PLAY_PUBLISH_NOTIFY, description);
-            self.flush();
-        }
-        msg.stream.do_send(AddPlayer(player));
-    }
-}
-
-impl Handler<PublisherLeft> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: PublisherLeft, _: &mut Context<Self>) {
-        let Some(playing) = self.playing.get_mut(&msg.stream_id) else {
-            return;
-        };
-        playing.stream = None;
-        // A republished stream starts afresh: wait for its first keyframe.
-        *playing
-            .player
-            .queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = PlayerQueue::new(self.deps.fanout);
-        let (key, player) = (playing.key.clone(), playing.player.clone());
-        self.status(
-            msg.stream_id,
-            status::NS_PLAY_UNPUBLISH_NOTIFY,
-            format!("{key} is now unpublished."),
-        );
-        self.flush();
-        self.deps.registry.do_send(Play { key, player });
-    }
-}
-
-impl Handler<PlayerEvicted> for ConnectionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: PlayerEvicted, ctx: &mut Context<Self>) {
-        warn!(conn_id = self.id, peer = %self.peer, reason = %msg.reason, "closing a player that fell too far behind");
         ctx.stop();
     }
 }

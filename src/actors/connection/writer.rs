@@ -1,0 +1,133 @@
+//! The socket's write side: a task on the connection's arbiter writes the
+//! segments the actor hands it, so the actor itself never waits on a slow
+//! socket (it keeps handling evictions, timeouts and other messages).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use super::ConnectionActor;
+use crate::actors::messages::QueueReady;
+
+/// Bytes handed to the write task but not yet written: above the high mark the
+/// actor stops draining player queues (frames then wait in the bounded queues,
+/// where the drop policy applies); the write task wakes it below the low mark.
+pub(super) const WRITE_LOW_WATERMARK: usize = 64 * 1024;
+pub(super) const WRITE_HIGH_WATERMARK: usize = 512 * 1024;
+/// Segments the write task takes per turn.
+const WRITE_BATCH_SEGMENTS: usize = 64;
+
+/// The socket's write side: a task on this arbiter writes what the actor
+/// queues, so the actor itself never waits on the socket.
+pub(super) struct Outbox {
+    tx: mpsc::UnboundedSender<Bytes>,
+    /// Bytes queued for the write task and not yet written.
+    in_flight: Arc<AtomicUsize>,
+    /// Set by the actor when it stopped draining players; the write task
+    /// clears it and sends `WriterDrained` once below the low mark.
+    paused: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    pub(super) fn send(&self, segment: Bytes) {
+        self.in_flight.fetch_add(segment.len(), Ordering::AcqRel);
+        // A closed channel means the write task ended (socket error): the
+        // actor learns it from `WriteFailed`.
+        let _ = self.tx.send(segment);
+    }
+
+    /// Whether media may be drained now; if not, arranges a `WriterDrained`.
+    pub(super) fn ready_for_media(&self) -> bool {
+        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
+            return true;
+        }
+        self.paused.store(true, Ordering::Release);
+        // The write task may have drained in between: check again.
+        if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {
+            self.paused.store(false, Ordering::Release);
+            return true;
+        }
+        false
+    }
+}
+
+/// Writes queued segments in order until the actor drops its sender or the
+/// socket fails, then shuts the socket down.
+pub(super) async fn write_loop(
+    mut socket: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Bytes>,
+    in_flight: Arc<AtomicUsize>,
+    paused: Arc<AtomicBool>,
+    conn: Addr<ConnectionActor>,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH_SEGMENTS);
+    while rx.recv_many(&mut batch, WRITE_BATCH_SEGMENTS).await > 0 {
+        let mut written = 0;
+        for segment in batch.drain(..) {
+            if let Err(e) = socket.write_all(&segment).await {
+                conn.do_send(WriteFailed {
+                    error: e.to_string(),
+                });
+                return;
+            }
+            written += segment.len();
+        }
+        let left = in_flight.fetch_sub(written, Ordering::AcqRel) - written;
+        if left < WRITE_LOW_WATERMARK && paused.swap(false, Ordering::AcqRel) {
+            conn.do_send(WriterDrained);
+        }
+    }
+    let _ = socket.shutdown().await;
+}
+
+/// The write task could not write: the peer is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriteFailed {
+    error: String,
+}
+
+/// The write task drained below the low mark: resume draining players.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct WriterDrained;
+
+impl Outbox {
+    /// A new outbox and its write task, spawned on the current arbiter.
+    pub(super) fn spawn(socket: OwnedWriteHalf, conn: Addr<ConnectionActor>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let outbox = Outbox {
+            tx,
+            in_flight: Arc::default(),
+            paused: Arc::default(),
+        };
+        let (in_flight, paused) = (outbox.in_flight.clone(), outbox.paused.clone());
+        actix_rt::spawn(write_loop(socket, rx, in_flight, paused, conn));
+        outbox
+    }
+}
+
+impl Handler<WriteFailed> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WriteFailed, ctx: &mut Context<Self>) {
+        debug!(conn_id = self.id, error = %msg.error, "write failed");
+        ctx.stop();
+    }
+}
+
+impl Handler<WriterDrained> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WriterDrained, ctx: &mut Context<Self>) {
+        for &stream_id in self.playing.keys() {
+            ctx.notify(QueueReady { stream_id });
+        }
+    }
+}
