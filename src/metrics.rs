@@ -61,14 +61,37 @@ pub struct Metrics {
     pub evicted_players: Counter,
     /// Connections closed during or for a failed handshake.
     pub handshake_failures: Counter,
-    /// Connections closed for a protocol violation.
-    pub protocol_errors: Counter,
+    /// Connections closed for a protocol violation, by kind (see
+    /// [`PROTOCOL_ERROR_KINDS`]).
+    pub protocol_errors: [Counter; PROTOCOL_ERROR_KINDS.len()],
 }
 
+/// The `kind` label values of `ferrocast_protocol_errors_total`: which layer
+/// the violation was found in.
+pub const PROTOCOL_ERROR_KINDS: [&str; 7] = [
+    "handshake",
+    "chunk",
+    "message",
+    "command",
+    "data",
+    "shared_object",
+    "session",
+];
+
 impl Metrics {
+    /// Counts one connection closed for a protocol violation of `kind` (one of
+    /// [`PROTOCOL_ERROR_KINDS`]; anything else counts as `session`).
+    pub fn protocol_error(&self, kind: &str) {
+        let i = PROTOCOL_ERROR_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(PROTOCOL_ERROR_KINDS.len() - 1);
+        self.protocol_errors[i].add(1);
+    }
+
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, u64); 10] = [
+        let rows: [(&str, &str, &str, u64); 9] = [
             (
                 "ferrocast_connections",
                 "gauge",
@@ -123,12 +146,6 @@ impl Metrics {
                 "Failed handshakes.",
                 self.handshake_failures.get(),
             ),
-            (
-                "ferrocast_protocol_errors_total",
-                "counter",
-                "Connections closed for a protocol violation.",
-                self.protocol_errors.get(),
-            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
@@ -136,6 +153,31 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
         }
+        let name = "ferrocast_protocol_errors_total";
+        out.push_str(&format!(
+            "# HELP {name} Connections closed for a protocol violation, by the layer that found it.\n# TYPE {name} counter\n"
+        ));
+        for (kind, counter) in PROTOCOL_ERROR_KINDS.iter().zip(&self.protocol_errors) {
+            out.push_str(&format!("{name}{{kind=\"{kind}\"}} {}\n", counter.get()));
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_errors_render_one_labelled_line_per_kind_and_unknown_kinds_count_as_session() {
+        let m = Metrics::default();
+        m.protocol_error("chunk");
+        m.protocol_error("chunk");
+        m.protocol_error("something new");
+        let text = m.render();
+        assert!(text.contains("ferrocast_protocol_errors_total{kind=\"chunk\"} 2\n"), "{text}");
+        assert!(text.contains("ferrocast_protocol_errors_total{kind=\"session\"} 1\n"), "{text}");
+        assert_eq!(text.matches("# TYPE ferrocast_protocol_errors_total counter").count(), 1);
+        assert!(text.contains("# TYPE ferrocast_connections gauge\nferrocast_connections 0\n"));
     }
 }

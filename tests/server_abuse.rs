@@ -103,6 +103,11 @@ fn a_chunk_that_continues_a_message_never_started_closes_that_connection() {
     );
     node.wait_for_log("protocol error", CLOSE_LIMIT);
     assert_eq!(node.metric("ferrocast_protocol_errors_total"), 1);
+    let (_, metrics) = node.get("/metrics");
+    assert!(
+        metrics.contains("ferrocast_protocol_errors_total{kind=\"chunk\"} 1"),
+        "{metrics}"
+    );
     still_serves(&node);
 }
 

@@ -375,3 +375,118 @@ fn the_admin_api_lists_the_live_stream_and_the_connections() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_player_follows_unpublish_and_republish_and_can_pause_and_resume() {
+    use common::raw_client::{Seen, Watcher};
+    use ferrocast::protocol::amf::AmfValue;
+    use ferrocast::protocol::command::status;
+    let videos_after = |seen: &[Seen], from: usize| {
+        seen.iter()
+            .skip(from)
+            .filter(|s| matches!(s, Seen::Video { .. }))
+            .count()
+    };
+    let first_video_after = |seen: &[Seen], from: usize| {
+        seen.iter()
+            .skip(from)
+            .find(|s| matches!(s, Seen::Video { header: false, .. }))
+            .cloned()
+    };
+
+    let node = Node::start();
+    let dir = TempDir::new("live-re");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 3, 25);
+    let url = node.url("live/re");
+    let mut w = Watcher::play(&node.rtmp, "live", "re");
+    node.wait_for_log("stream=live/re", Duration::from_secs(20));
+
+    // First publisher: the waiting player is notified and gets media.
+    let first = common::media::ffmpeg_publisher(&url, &source);
+    assert!(
+        w.until(Duration::from_secs(20), |s| videos_after(s, 0) >= 20),
+        "media from the first publish: {:?}",
+        w.seen
+    );
+    assert!(
+        w.status_at(status::NS_PLAY_PUBLISH_NOTIFY, 0).is_some(),
+        "{:?}",
+        w.seen
+    );
+    let (ok, output) = first.finish(PEER_LIMIT);
+    assert!(ok.is_some_and(|s| s.success()), "{output}");
+    assert!(
+        w.until(Duration::from_secs(10), |s| s.contains(&Seen::Status(
+            status::NS_PLAY_UNPUBLISH_NOTIFY.into()
+        ))),
+        "UnpublishNotify: {:?}",
+        w.seen
+    );
+    let gone = w.status_at(status::NS_PLAY_UNPUBLISH_NOTIFY, 0).unwrap();
+    assert!(
+        w.seen[..gone].contains(&Seen::UserControl(1)),
+        "StreamEOF before UnpublishNotify"
+    );
+
+    // Republish: the same player is notified again and resumes at a keyframe.
+    let second = common::media::ffmpeg_publisher(&url, &source);
+    assert!(
+        w.until(Duration::from_secs(20), |s| {
+            let back = s
+                .iter()
+                .skip(gone)
+                .position(|x| *x == Seen::Status(status::NS_PLAY_PUBLISH_NOTIFY.into()));
+            back.is_some_and(|b| videos_after(s, gone + b) >= 10)
+        }),
+        "media after the republish: {:?}",
+        w.seen
+    );
+    let back = w.status_at(status::NS_PLAY_PUBLISH_NOTIFY, gone).unwrap();
+    assert_eq!(
+        first_video_after(&w.seen, back),
+        Some(Seen::Video {
+            keyframe: true,
+            header: false
+        }),
+        "resumes at a keyframe"
+    );
+
+    // Pause: no media until resumed; resume restarts at a keyframe.
+    w.send(
+        "pause",
+        vec![AmfValue::Boolean(true), AmfValue::Number(0.0)],
+    );
+    assert!(w.until(Duration::from_secs(5), |s| s
+        .contains(&Seen::Status(status::NS_PAUSE_NOTIFY.into()))));
+    let paused = w.status_at(status::NS_PAUSE_NOTIFY, 0).unwrap();
+    w.until(Duration::from_millis(800), |_| false);
+    assert_eq!(
+        videos_after(&w.seen, paused),
+        0,
+        "no media while paused: {:?}",
+        &w.seen[paused..]
+    );
+    w.send(
+        "pause",
+        vec![AmfValue::Boolean(false), AmfValue::Number(0.0)],
+    );
+    assert!(
+        w.until(Duration::from_secs(5), |s| s
+            .iter()
+            .position(|x| *x == Seen::Status(status::NS_UNPAUSE_NOTIFY.into()))
+            .is_some_and(|u| videos_after(s, u) >= 3)),
+        "media after unpause: {:?}",
+        &w.seen[paused..]
+    );
+    let resumed = w.status_at(status::NS_UNPAUSE_NOTIFY, 0).unwrap();
+    assert_eq!(
+        first_video_after(&w.seen, resumed),
+        Some(Seen::Video {
+            keyframe: true,
+            header: false
+        }),
+        "unpause resumes at a keyframe"
+    );
+    let _ = second.finish(PEER_LIMIT);
+}

@@ -115,13 +115,16 @@ impl Node {
         kb * 1024
     }
 
-    /// The value of one metric line of `GET /metrics`.
+    /// The value of one metric of `GET /metrics`, summed over its labels.
     pub fn metric(&self, name: &str) -> u64 {
         let (_, body) = self.get("/metrics");
-        body.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("metric {name} in:\n{body}"))
+        let values: Vec<u64> = body
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(!values.is_empty(), "metric {name} in:\n{body}");
+        values.iter().sum()
     }
 
     /// The log so far.

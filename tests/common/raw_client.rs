@@ -126,3 +126,141 @@ pub fn stalled_player(addr: &str, app: &str, name: &str) -> TcpStream {
     sock.write_all(&wire).unwrap();
     sock
 }
+
+/// What a [`Watcher`] saw, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    /// An `onStatus` code.
+    Status(String),
+    /// A User Control event type (0 StreamBegin, 1 StreamEOF, ...).
+    UserControl(u16),
+    /// A video message: a codec header, or a frame and whether it is a keyframe.
+    Video {
+        /// A keyframe (codec headers are not).
+        keyframe: bool,
+        /// A sequence header (codec configuration), not a frame.
+        header: bool,
+    },
+    /// An audio message.
+    Audio,
+}
+
+/// A player that decodes what the server sends (statuses, user control,
+/// media) and can send commands, for checking server behaviour that ffmpeg
+/// and rtmpdump do not expose.
+pub struct Watcher {
+    sock: TcpStream,
+    decoder: ferrocast::protocol::chunk::ChunkDecoder,
+    encoder: ChunkEncoder,
+    buf: BytesMut,
+    /// Everything seen so far.
+    pub seen: Vec<Seen>,
+}
+
+impl Watcher {
+    /// Connects, creates stream 1 and plays `name` in `app`.
+    pub fn play(addr: &str, app: &str, name: &str) -> Self {
+        let (mut sock, mut wire) = handshake(addr);
+        let mut encoder = ChunkEncoder::new();
+        command(&mut encoder, &mut wire, 0, connect(addr, app));
+        command(
+            &mut encoder,
+            &mut wire,
+            0,
+            CommandMessage::new("createStream", 2.0, AmfValue::Null, vec![]),
+        );
+        command(
+            &mut encoder,
+            &mut wire,
+            1,
+            CommandMessage::new("play", 3.0, AmfValue::Null, vec![AmfValue::string(name)]),
+        );
+        sock.write_all(&wire).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Self {
+            sock,
+            decoder: ferrocast::protocol::chunk::ChunkDecoder::new(Default::default()),
+            encoder,
+            buf: BytesMut::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Sends a command on stream 1.
+    pub fn send(&mut self, name: &str, args: Vec<AmfValue>) {
+        let mut wire = BytesMut::new();
+        command(
+            &mut self.encoder,
+            &mut wire,
+            1,
+            CommandMessage::new(name, 0.0, AmfValue::Null, args),
+        );
+        self.sock.write_all(&wire).unwrap();
+    }
+
+    /// Reads until `done(seen)` holds or `limit` passes; returns whether it held.
+    pub fn until(&mut self, limit: Duration, done: impl Fn(&[Seen]) -> bool) -> bool {
+        use ferrocast::protocol::command::{Command, CommandEncoding};
+        use ferrocast::protocol::media::VideoTagInfo;
+        let deadline = std::time::Instant::now() + limit;
+        let mut chunk = [0u8; 65536];
+        while !done(&self.seen) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            match self.sock.read(&mut chunk) {
+                Ok(0) => return done(&self.seen),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return done(&self.seen),
+            }
+            while let Some(msg) = self
+                .decoder
+                .decode(&mut self.buf)
+                .expect("the server sends a valid chunk stream")
+            {
+                let seen = match msg.type_id {
+                    4 if msg.payload.len() >= 2 => Some(Seen::UserControl(u16::from_be_bytes([
+                        msg.payload[0],
+                        msg.payload[1],
+                    ]))),
+                    8 => Some(Seen::Audio),
+                    9 => {
+                        let info = VideoTagInfo::parse(&msg.payload).ok();
+                        let header = info.as_ref().is_some_and(|i| i.is_sequence_header());
+                        let keyframe = !header && info.is_some_and(|i| i.is_keyframe());
+                        Some(Seen::Video { keyframe, header })
+                    }
+                    20 => match Command::decode(
+                        msg.payload,
+                        CommandEncoding::Amf0,
+                        Default::default(),
+                    ) {
+                        Ok(Command::OnStatus { info, .. }) => info
+                            .get("code")
+                            .and_then(|c| c.as_str())
+                            .map(|c| Seen::Status(c.to_string())),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                self.seen.extend(seen);
+            }
+        }
+        true
+    }
+
+    /// Index of the first status `code` at or after `from`.
+    pub fn status_at(&self, code: &str, from: usize) -> Option<usize> {
+        self.seen
+            .iter()
+            .skip(from)
+            .position(|s| *s == Seen::Status(code.to_string()))
+            .map(|i| i + from)
+    }
+}

@@ -60,6 +60,8 @@ struct Playing {
     key: StreamKey,
     player: PlayerRef,
     stream: Option<Addr<StreamActor>>,
+    /// The client paused: detached from the stream until it resumes.
+    paused: bool,
 }
 
 /// One RTMP connection.
@@ -126,7 +128,7 @@ impl ConnectionActor {
 
     fn fail(&mut self, error: &SessionError, ctx: &mut Context<Self>) {
         if self.session.is_handshake_done() {
-            self.deps.metrics.protocol_errors.add(1);
+            self.deps.metrics.protocol_error(error_kind(error));
         } else {
             self.deps.metrics.handshake_failures.add(1);
         }
@@ -250,6 +252,7 @@ impl ConnectionActor {
                         key,
                         player,
                         stream: None,
+                        paused: false,
                     },
                 );
             }
@@ -284,6 +287,17 @@ impl ConnectionActor {
                 self.ingest_data(stream_id, timestamp, &values);
             }
             SessionEvent::StreamClosed { stream_id, .. } => self.stop_stream(stream_id),
+            SessionEvent::PauseRequested {
+                stream_id, pause, ..
+            } => self.pause(stream_id, pause),
+            SessionEvent::SeekRequested { stream_id, .. } => {
+                let info = StatusInfo::new(
+                    status::LEVEL_ERROR,
+                    status::NS_SEEK_FAILED,
+                    "Live streams cannot seek.",
+                );
+                self.session.send_status(stream_id, &info)?;
+            }
             SessionEvent::CallReceived {
                 transaction_id,
                 name,
@@ -321,6 +335,43 @@ impl ConnectionActor {
         }
     }
 
+    /// Live pause: detach from the stream (nothing queues up meanwhile); on
+    /// resume, re-attach through the registry, which restarts playback at the
+    /// stream's last keyframe (the GOP cache's join burst).
+    fn pause(&mut self, stream_id: u32, pause: Option<bool>) {
+        let Some(playing) = self.playing.get_mut(&stream_id) else {
+            return;
+        };
+        let pause = pause.unwrap_or(!playing.paused);
+        if pause == playing.paused {
+            return;
+        }
+        playing.paused = pause;
+        let (key, player) = (playing.key.clone(), playing.player.clone());
+        let player_id = player.player_id;
+        match playing.stream.take() {
+            Some(stream) => stream.do_send(RemovePlayer { player_id }),
+            None => self.deps.registry.do_send(StopWaiting {
+                key: key.clone(),
+                player_id,
+            }),
+        }
+        *player.queue.lock().unwrap_or_else(|p| p.into_inner()) =
+            PlayerQueue::new(self.deps.fanout);
+        if pause {
+            let _ = self.session.send_stream_eof(stream_id);
+            self.status(stream_id, status::NS_PAUSE_NOTIFY, format!("Paused {key}."));
+        } else {
+            let _ = self.session.send_stream_begin(stream_id);
+            self.status(
+                stream_id,
+                status::NS_UNPAUSE_NOTIFY,
+                format!("Resumed {key}."),
+            );
+            self.deps.registry.do_send(Play { key, player });
+        }
+    }
+
     fn stop_stream(&mut self, stream_id: u32) {
         if let Some((key, stream)) = self.publishing.remove(&stream_id) {
             info!(conn_id = self.id, stream = %key, "unpublishing");
@@ -351,6 +402,19 @@ impl ConnectionActor {
         if let Err(e) = self.session.send_status(stream_id, &info) {
             debug!(conn_id = self.id, error = %e, "status not sent");
         }
+    }
+}
+
+/// The metrics label of a session error: the layer that found it.
+fn error_kind(error: &SessionError) -> &'static str {
+    match error {
+        SessionError::Handshake(_) => "handshake",
+        SessionError::Chunk(_) | SessionError::EncodeChunk { .. } => "chunk",
+        SessionError::Message { .. } => "message",
+        SessionError::Command { .. } | SessionError::EncodeCommand { .. } => "command",
+        SessionError::Data { .. } => "data",
+        SessionError::SharedObject { .. } | SessionError::EncodeSharedObject(_) => "shared_object",
+        _ => "session",
     }
 }
 

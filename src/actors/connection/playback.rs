@@ -63,13 +63,14 @@ impl Handler<StreamAttached> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: StreamAttached, _: &mut Context<Self>) {
-        let Some(playing) = self.playing.get_mut(&msg.stream_id) else {
+        let Some(playing) = self.playing.get_mut(&msg.stream_id).filter(|p| !p.paused) else {
             return;
         };
         playing.stream = Some(msg.stream.clone());
         let player = playing.player.clone();
         let description = format!("{} is now published.", playing.key);
         if msg.notify {
+            let _ = self.session.send_stream_begin(msg.stream_id);
             self.status(msg.stream_id, status::NS_PLAY_PUBLISH_NOTIFY, description);
             self.flush();
         }
@@ -92,6 +93,7 @@ impl Handler<PublisherLeft> for ConnectionActor {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = PlayerQueue::new(self.deps.fanout);
         let (key, player) = (playing.key.clone(), playing.player.clone());
+        let _ = self.session.send_stream_eof(msg.stream_id);
         self.status(
             msg.stream_id,
             status::NS_PLAY_UNPUBLISH_NOTIFY,
