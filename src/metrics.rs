@@ -175,9 +175,19 @@ mod tests {
         m.protocol_error("chunk");
         m.protocol_error("something new");
         let text = m.render();
-        assert!(text.contains("ferrocast_protocol_errors_total{kind=\"chunk\"} 2\n"), "{text}");
-        assert!(text.contains("ferrocast_protocol_errors_total{kind=\"session\"} 1\n"), "{text}");
-        assert_eq!(text.matches("# TYPE ferrocast_protocol_errors_total counter").count(), 1);
+        assert!(
+            text.contains("ferrocast_protocol_errors_total{kind=\"chunk\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ferrocast_protocol_errors_total{kind=\"session\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE ferrocast_protocol_errors_total counter")
+                .count(),
+            1
+        );
         assert!(text.contains("# TYPE ferrocast_connections gauge\nferrocast_connections 0\n"));
     }
 }

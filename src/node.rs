@@ -69,6 +69,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         fanout,
         timing: timing(&settings),
         directory,
+        applications: Arc::new(settings.rtmp.applications.clone()),
     };
     let live: Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>> = Arc::default();
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");

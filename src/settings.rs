@@ -77,6 +77,12 @@ pub struct RtmpSettings {
     /// A connection from which nothing arrived for this long is closed
     /// (0 = never).
     pub idle_timeout_ms: u64,
+    /// Application names clients may connect to (the first path segment of
+    /// `rtmp://host/APP[/ROOM...]`); empty accepts every name. A connect to any
+    /// other name gets `NetConnection.Connect.Rejected`. (`serde(default)`:
+    /// the config crate drops empty lists from the built-in defaults.)
+    #[serde(default)]
+    pub applications: Vec<String>,
 }
 
 /// `[http]`
@@ -171,6 +177,7 @@ impl Default for Settings {
                 handshake_timeout_ms: 10_000,
                 ping_interval_ms: 10_000,
                 idle_timeout_ms: 30_000,
+                applications: Vec::new(),
             },
             http: HttpSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -499,6 +506,13 @@ mod tests {
             err.to_string().contains("fanout.player_hard_cap_bytes"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn applications_come_from_the_file_as_a_list() {
+        let (_dir, path) = write_toml("[rtmp]\napplications = [\"live\", \"vod\"]\n");
+        let s = Settings::load_from(Some(&path), HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(s.rtmp.applications, ["live", "vod"]);
     }
 
     #[test]

@@ -490,3 +490,29 @@ fn a_player_follows_unpublish_and_republish_and_can_pause_and_resume() {
     );
     let _ = second.finish(PEER_LIMIT);
 }
+
+#[test]
+fn a_connect_to_an_application_not_configured_is_rejected_with_a_reason() {
+    let node = Node::start_with(&[], Some("[rtmp]\napplications = [\"live\"]\n"));
+    let dir = TempDir::new("live-apps");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 1, 25);
+    let (status, output) =
+        common::media::ffmpeg_publisher(&node.url("other/cam"), &source).finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "a connect to `other` fails: {output}"
+    );
+    assert!(
+        output.contains("not served here"),
+        "ffmpeg shows our reason: {output}"
+    );
+    node.wait_for_log("connect rejected", Duration::from_secs(5));
+    let (status, output) =
+        common::media::ffmpeg_publisher(&node.url("live/cam"), &source).finish(PEER_LIMIT);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "`live` is served: {output}\n{}",
+        node.log()
+    );
+}

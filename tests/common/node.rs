@@ -31,8 +31,15 @@ impl Node {
 
     /// Starts a single node with extra `FERROCAST__...` settings.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        Self::start_with(env, None)
+    }
+
+    /// Starts a single node with extra settings and, optionally, a TOML
+    /// configuration file with the given contents.
+    pub fn start_with(env: &[(&str, &str)], config: Option<&str>) -> Self {
         let data = super::process::TempDir::new("node-data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocast"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ferrocast"));
+        command
             .args([
                 "serve",
                 "--rtmp",
@@ -41,7 +48,13 @@ impl Node {
                 "127.0.0.1:0",
                 "--data-dir",
             ])
-            .arg(&data.0)
+            .arg(&data.0);
+        if let Some(toml) = config {
+            let path = data.0.join("ferrocast.toml");
+            std::fs::write(&path, toml).expect("write config");
+            command.arg("--config").arg(path);
+        }
+        let mut child = command
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdin(Stdio::null())

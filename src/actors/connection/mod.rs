@@ -54,6 +54,8 @@ pub struct ConnectionDeps {
     pub timing: ConnectionTiming,
     /// What the admin API lists.
     pub directory: Arc<Directory>,
+    /// Application names that may be connected to; empty = any.
+    pub applications: Arc<Vec<String>>,
 }
 
 struct Playing {
@@ -161,7 +163,18 @@ impl ConnectionActor {
     ) -> Result<(), SessionError> {
         match event {
             SessionEvent::ConnectRequested { request, app, .. } => {
-                self.scope = app.trim_matches('/').to_string();
+                let scope = app.trim_matches('/').to_string();
+                let name = scope.split('/').next().unwrap_or_default().to_string();
+                let allowed = &self.deps.applications;
+                if !allowed.is_empty() && !allowed.contains(&name) {
+                    warn!(conn_id = self.id, peer = %self.peer, app = %scope, "connect rejected: unknown application");
+                    let reason = format!("Application {name:?} is not served here.");
+                    self.session.reject_connect(request, &reason)?;
+                    self.flush();
+                    ctx.stop();
+                    return Ok(());
+                }
+                self.scope = scope;
                 let scope = self.scope.clone();
                 self.deps
                     .directory
