@@ -74,6 +74,9 @@ pub struct ConnectionActor {
     outbox: Outbox,
     deps: ConnectionDeps,
     started: Instant,
+    /// `conn{conn_id, peer, app}`: entered around everything this actor does,
+    /// so every log line of the connection carries them.
+    span: tracing::Span,
     /// When bytes last arrived from the peer.
     last_input: Instant,
     /// When the last PingRequest went out.
@@ -107,6 +110,7 @@ impl ConnectionActor {
                 outbox,
                 deps,
                 started: Instant::now(),
+                span: tracing::info_span!("conn", conn_id = id, peer = %peer, app = tracing::field::Empty),
                 last_input: Instant::now(),
                 last_ping: Instant::now(),
                 rng: rand::rngs::StdRng::from_os_rng(),
@@ -175,6 +179,7 @@ impl ConnectionActor {
                     return Ok(());
                 }
                 self.scope = scope;
+                self.span.record("app", self.scope.as_str());
                 let scope = self.scope.clone();
                 self.deps
                     .directory
@@ -443,6 +448,8 @@ impl Actor for ConnectionActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let ids: Vec<u32> = self
             .publishing
             .keys()
@@ -460,6 +467,8 @@ impl Actor for ConnectionActor {
 
 impl StreamHandler<Result<BytesMut, io::Error>> for ConnectionActor {
     fn handle(&mut self, item: Result<BytesMut, io::Error>, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         match item {
             Ok(bytes) => {
                 self.last_input = Instant::now();

@@ -18,6 +18,8 @@ impl Handler<QueueReady> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: QueueReady, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let Some(playing) = self.playing.get(&msg.stream_id) else {
             return;
         };
@@ -63,6 +65,8 @@ impl Handler<StreamAttached> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: StreamAttached, _: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let Some(playing) = self.playing.get_mut(&msg.stream_id).filter(|p| !p.paused) else {
             return;
         };
@@ -82,6 +86,8 @@ impl Handler<PublisherLeft> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: PublisherLeft, _: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let Some(playing) = self.playing.get_mut(&msg.stream_id) else {
             return;
         };
@@ -108,6 +114,8 @@ impl Handler<PlayerEvicted> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: PlayerEvicted, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         warn!(conn_id = self.id, peer = %self.peer, reason = %msg.reason, "closing a player that fell too far behind");
         ctx.stop();
     }

@@ -24,6 +24,8 @@ pub(super) const TIMER_TICK: Duration = Duration::from_millis(250);
 impl ConnectionActor {
     /// Handshake and idle timeouts, keepalive pings.
     pub(super) fn tick(&mut self, ctx: &mut Context<Self>) {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let timing = self.deps.timing;
         if !self.session.is_handshake_done() {
             if self.started.elapsed() >= timing.handshake_timeout {
