@@ -353,43 +353,6 @@ impl ConnectionActor {
         }
     }
 
-    /// Live pause: detach from the stream (nothing queues up meanwhile); on
-    /// resume, re-attach through the registry, which restarts playback at the
-    /// stream's last keyframe (the GOP cache's join burst).
-    fn pause(&mut self, stream_id: u32, pause: Option<bool>) {
-        let Some(playing) = self.playing.get_mut(&stream_id) else {
-            return;
-        };
-        let pause = pause.unwrap_or(!playing.paused);
-        if pause == playing.paused {
-            return;
-        }
-        playing.paused = pause;
-        let (key, player) = (playing.key.clone(), playing.player.clone());
-        let player_id = player.player_id;
-        match playing.stream.take() {
-            Some(stream) => stream.do_send(RemovePlayer { player_id }),
-            None => self.deps.registry.do_send(StopWaiting {
-                key: key.clone(),
-                player_id,
-            }),
-        }
-        *player.queue.lock().unwrap_or_else(|p| p.into_inner()) =
-            PlayerQueue::new(self.deps.fanout);
-        if pause {
-            let _ = self.session.send_stream_eof(stream_id);
-            self.status(stream_id, status::NS_PAUSE_NOTIFY, format!("Paused {key}."));
-        } else {
-            let _ = self.session.send_stream_begin(stream_id);
-            self.status(
-                stream_id,
-                status::NS_UNPAUSE_NOTIFY,
-                format!("Resumed {key}."),
-            );
-            self.deps.registry.do_send(Play { key, player });
-        }
-    }
-
     fn stop_stream(&mut self, stream_id: u32) {
         if let Some((key, stream)) = self.publishing.remove(&stream_id) {
             info!(conn_id = self.id, stream = %key, "unpublishing");
