@@ -3,15 +3,16 @@
 //! one arbiter per core for connections, accepts until SIGINT/SIGTERM, then
 //! closes every connection with a status and stops.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 use tracing::{info, warn};
 
-use crate::actors::connection::{ConnectionActor, ConnectionDeps, ConnectionTiming};
+use crate::actors::connection::{
+    ConnectionActor, ConnectionDeps, ConnectionTiming, LiveConnections,
+};
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
 use crate::directory::Directory;
@@ -59,6 +60,9 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     let fanout = settings.fanout;
+    // Open connections, for closing them at shutdown: each registers itself
+    // when it starts and removes itself when it stops.
+    let live: LiveConnections = Arc::default();
     let deps = ConnectionDeps {
         registry: RegistryActor::new(fanout, metrics.clone(), directory.clone()).start(),
         metrics,
@@ -70,8 +74,8 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         timing: timing(&settings),
         directory,
         applications: Arc::new(settings.rtmp.applications.clone()),
+        live: live.clone(),
     };
-    let live: Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>> = Arc::default();
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
 
     let shutdown = shutdown_signal();
@@ -90,14 +94,11 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
                     Ok(s) => s,
                     Err(e) => { warn!(error = %e, "cannot hand over a socket"); continue; }
                 };
-                let (deps, live) = (deps.clone(), live.clone());
+                let deps = deps.clone();
                 let arbiter = &arbiters[(id as usize) % arbiters.len()];
                 arbiter.spawn_fn(move || match tokio::net::TcpStream::from_std(socket) {
                     Ok(socket) => {
-                        let addr = ConnectionActor::start_for(id, peer, socket, deps);
-                        let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
-                        live.retain(|_, a| a.connected());
-                        live.insert(id, addr);
+                        ConnectionActor::start_for(id, peer, socket, deps);
                     }
                     Err(e) => warn!(error = %e, "cannot register a socket"),
                 });

@@ -2,8 +2,6 @@
 //! that accepts every request, so the fuzzer reaches connected, publishing and
 //! playing states.
 
-use bytes::Bytes;
-
 use super::XorShift;
 use crate::protocol::session::{
     ConnectAccept, PlayAccept, ServerSession, SessionConfig, SessionEvent,
@@ -77,7 +75,6 @@ fn react(
                     timestamp,
                     payload,
                 } => {
-                    let payload: Bytes = payload;
                     let _ = session.send_media(stream_id, kind, timestamp, &payload);
                 }
                 _ => {}

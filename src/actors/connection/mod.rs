@@ -56,7 +56,13 @@ pub struct ConnectionDeps {
     pub directory: Arc<Directory>,
     /// Application names that may be connected to; empty = any.
     pub applications: Arc<Vec<String>>,
+    /// Every open connection of the node (for shutdown); each connection adds
+    /// itself when it starts and removes itself when it stops.
+    pub live: LiveConnections,
 }
+
+/// The node's open connections by id.
+pub type LiveConnections = Arc<Mutex<HashMap<u64, Addr<ConnectionActor>>>>;
 
 struct Playing {
     key: StreamKey,
@@ -405,6 +411,11 @@ impl Actor for ConnectionActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(TIMER_TICK, |act, ctx| act.tick(ctx));
         self.deps.directory.connection_opened(self.id, self.peer);
+        self.deps
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(self.id, ctx.address());
         self.deps.metrics.connections.inc();
         self.deps.metrics.connections_total.add(1);
         debug!(conn_id = self.id, peer = %self.peer, "accepted");
@@ -424,6 +435,11 @@ impl Actor for ConnectionActor {
         }
         self.deps.metrics.connections.dec();
         self.deps.directory.connection_closed(self.id);
+        self.deps
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
         info!(conn_id = self.id, peer = %self.peer, "closed");
     }
 }
