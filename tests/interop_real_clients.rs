@@ -10,7 +10,9 @@ mod common;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::media::{assert_same_payloads, payloads as payloads_over, read_flv};
+use common::media::{
+    assert_same_payloads, ffmpeg_player, payloads as payloads_over, read_flv, rtmpdump_player,
+};
 use common::mini_server::{serve_one, OnPlay, Session};
 use common::process::{make_test_flv, Peer, TempDir};
 use ferrocast::protocol::flv::{FlvTag, FlvTagType};
@@ -141,130 +143,68 @@ fn ffmpeg_publisher_completes_digest_handshake_connect_and_publish_and_its_media
     );
 }
 
-/// Serves `tags` to one player and returns the session and the file it wrote.
+/// Serves a 2 s ffmpeg-made clip to one player started by `start(url, out)`,
+/// checks that it asked to play `cam` and that the file it wrote holds every
+/// video and audio payload longer than the given sizes, byte for byte; returns
+/// the session.
 fn play_with(
-    program: &str,
-    args: impl Fn(&str, &str) -> Vec<String>,
-    tags: Vec<FlvTag>,
-) -> (Session, Vec<FlvTag>) {
+    start: fn(&str, &std::path::Path) -> Peer,
+    min_video: usize,
+    min_audio: usize,
+) -> Session {
     let dir = TempDir::new("interop-play");
+    let source = dir.0.join("source.flv");
+    make_test_flv(&source, 2, 25);
+    let tags = read_flv(&source);
     let out = dir.0.join("out.flv");
     let (listener, port) = listener();
-    let url = format!("rtmp://127.0.0.1:{port}/live/cam");
-    let argv = args(&url, out.to_str().unwrap());
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let player = Peer::spawn(program, &argv);
-    let session = serve_one(&listener, OnPlay::Serve(tags), SESSION_LIMIT);
+    let player = start(&format!("rtmp://127.0.0.1:{port}/live/cam"), &out);
+    let session = serve_one(&listener, OnPlay::Serve(tags.clone()), SESSION_LIMIT);
     drop(listener);
     let (status, output) = player.finish(Duration::from_secs(30));
     assert!(
         status.is_some(),
-        "{program} did not exit: {output}\n{}",
+        "the player did not exit: {output}\n{}",
         session.describe()
     );
-    assert_eq!(
-        session.ended,
-        "served",
-        "{program}: {output}\n{}",
+    assert_eq!(session.ended, "served", "{output}\n{}", session.describe());
+    assert!(
+        session
+            .events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::PlayRequested { name, .. } if name == "cam")),
+        "{}",
         session.describe()
     );
-    assert!(out.exists(), "{program} wrote no file: {output}");
-    (session, read_flv(&out))
+    let got = read_flv(&out);
+    for (kind, min, what) in [
+        (FlvTagType::Video, min_video, "video"),
+        (FlvTagType::Audio, min_audio, "audio"),
+    ] {
+        assert_same_payloads(
+            &payloads_over(&got, kind, min),
+            &payloads_over(&tags, kind, min),
+            what,
+        );
+    }
+    session
 }
 
 #[test]
 fn ffmpeg_player_accepts_the_digest_handshake_and_connect_and_receives_every_packet() {
-    let dir = TempDir::new("interop-src");
-    let source = dir.0.join("source.flv");
-    make_test_flv(&source, 2, 25);
-    let tags = read_flv(&source);
-    let (session, got) = play_with(
-        "ffmpeg",
-        |url, out| {
-            [
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-i",
-                url,
-                "-c",
-                "copy",
-                "-f",
-                "flv",
-                out,
-            ]
-            .map(String::from)
-            .to_vec()
-        },
-        tags.clone(),
-    );
+    let session = play_with(ffmpeg_player, 0, 0);
     assert!(matches!(
         session.handshake,
         Some(HandshakeKind::Digest { .. })
     ));
-    assert!(
-        session
-            .events
-            .iter()
-            .any(|e| matches!(e, SessionEvent::PlayRequested { name, .. } if name == "cam")),
-        "{}",
-        session.describe()
-    );
-    assert_same_payloads(
-        &payloads(&got, FlvTagType::Video),
-        &payloads(&tags, FlvTagType::Video),
-        "video",
-    );
-    assert_same_payloads(
-        &payloads(&got, FlvTagType::Audio),
-        &payloads(&tags, FlvTagType::Audio),
-        "audio",
-    );
 }
 
 #[test]
 fn rtmpdump_player_accepts_the_simple_handshake_and_connect_and_receives_every_packet() {
-    let dir = TempDir::new("interop-src");
-    let source = dir.0.join("source.flv");
-    make_test_flv(&source, 2, 25);
-    let tags = read_flv(&source);
-    let (session, got) = play_with(
-        "rtmpdump",
-        |url, out| {
-            ["-q", "--live", "-r", url, "-o", out]
-                .map(String::from)
-                .to_vec()
-        },
-        tags.clone(),
-    );
-    // librtmp only does the digest handshake for RTMPE or SWF verification.
-    assert_eq!(session.handshake, Some(HandshakeKind::Simple));
-    assert!(
-        session
-            .events
-            .iter()
-            .any(|e| matches!(e, SessionEvent::PlayRequested { name, .. } if name == "cam")),
-        "{}",
-        session.describe()
-    );
     // rtmpdump writes what it receives, except that librtmp's reader drops video
     // packets of 5 bytes or less (here: the AVC end-of-sequence) and audio
     // packets of 1 byte or less, on purpose.
-    let kept = |kind: FlvTagType, min: usize| -> Vec<bytes::Bytes> {
-        payloads(&tags, kind)
-            .into_iter()
-            .filter(|p| p.len() > min)
-            .collect()
-    };
-    assert_same_payloads(
-        &payloads(&got, FlvTagType::Video),
-        &kept(FlvTagType::Video, 5),
-        "video",
-    );
-    assert_same_payloads(
-        &payloads(&got, FlvTagType::Audio),
-        &kept(FlvTagType::Audio, 1),
-        "audio",
-    );
+    let session = play_with(rtmpdump_player, 5, 1);
+    // librtmp only does the digest handshake for RTMPE or SWF verification.
+    assert_eq!(session.handshake, Some(HandshakeKind::Simple));
 }

@@ -8,8 +8,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use bytes::BufMut;
+use common::media::{ffmpeg_player, ffmpeg_publisher};
 use common::node::Node;
-use common::process::{make_test_flv, Peer, TempDir};
+use common::process::{make_test_flv, TempDir};
 use common::raw_client::{closed_within, command, connect, handshake};
 use ferrocast::protocol::amf::AmfValue;
 use ferrocast::protocol::chunk::{ChunkEncoder, RawMessage};
@@ -24,40 +25,9 @@ fn still_serves(node: &Node) {
     make_test_flv(&source, 2, 25);
     let url = node.url("live/after");
     let out = dir.0.join("o.flv");
-    let player = Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            &url,
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            out.to_str().unwrap(),
-        ],
-    );
+    let player = ffmpeg_player(&url, &out);
     node.wait_for_log("stream=live/after", Duration::from_secs(20));
-    let (status, output) = Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-i",
-            source.to_str().unwrap(),
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            &url,
-        ],
-    )
-    .finish(Duration::from_secs(60));
+    let (status, output) = ffmpeg_publisher(&url, &source).finish(Duration::from_secs(60));
     assert!(
         status.is_some_and(|s| s.success()),
         "publish after abuse: {output}\n{}",
@@ -250,22 +220,7 @@ fn a_silent_client_is_closed_on_idle_while_a_client_that_answers_pings_stays() {
     let dir = TempDir::new("abuse-idle");
     let url = node.url("live/nothing");
     let out = dir.0.join("o.flv");
-    let player = Peer::spawn(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            &url,
-            "-c",
-            "copy",
-            "-f",
-            "flv",
-            out.to_str().unwrap(),
-        ],
-    );
+    let player = ffmpeg_player(&url, &out);
     node.wait_for_log("stream=live/nothing", Duration::from_secs(20));
     // A raw client connects and then says nothing, not even ping responses.
     let (mut sock, mut wire) = handshake(&node.rtmp);

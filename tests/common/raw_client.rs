@@ -95,36 +95,7 @@ pub fn closed_within(sock: &mut TcpStream, limit: Duration) -> bool {
 /// createStream and play(`name`) on stream 1 in one write and returns the
 /// socket without reading anything else.
 pub fn stalled_player(addr: &str, app: &str, name: &str) -> TcpStream {
-    let (mut sock, mut wire) = handshake(addr);
-    let mut encoder = ChunkEncoder::new();
-    let mut command = |stream_id: u32, msg: CommandMessage| {
-        let mut body = BytesMut::new();
-        msg.encode(CommandEncoding::Amf0, &mut body).unwrap();
-        let raw = RawMessage {
-            csid: 3,
-            timestamp: 0,
-            type_id: 20,
-            stream_id,
-            payload: body.freeze(),
-        };
-        encoder.encode(&raw, &mut wire).unwrap();
-    };
-    let tc_url = format!("rtmp://{addr}/{app}");
-    let object = AmfValue::object([
-        ("app", AmfValue::string(app)),
-        ("tcUrl", AmfValue::string(tc_url)),
-    ]);
-    command(0, CommandMessage::new("connect", 1.0, object, vec![]));
-    command(
-        0,
-        CommandMessage::new("createStream", 2.0, AmfValue::Null, vec![]),
-    );
-    command(
-        1,
-        CommandMessage::new("play", 3.0, AmfValue::Null, vec![AmfValue::string(name)]),
-    );
-    sock.write_all(&wire).unwrap();
-    sock
+    Watcher::play(addr, app, name).sock
 }
 
 /// What a [`Watcher`] saw, in order.
