@@ -65,6 +65,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod app;
 pub mod directory;
 pub mod fanout;
 pub mod http;
@@ -72,6 +73,7 @@ pub mod metrics;
 pub mod node;
 pub mod protocol;
 pub mod settings;
+pub mod store;
 pub mod telemetry;
 
 #[doc(hidden)]

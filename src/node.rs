@@ -15,6 +15,7 @@ use crate::actors::connection::{
 };
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
+use crate::app::Server;
 use crate::directory::Directory;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
@@ -75,6 +76,9 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         directory,
         applications: Arc::new(settings.rtmp.applications.clone()),
         live: live.clone(),
+        server: Server {
+            node_id: node_id.as_str().into(),
+        },
     };
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
 

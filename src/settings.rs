@@ -60,6 +60,45 @@ pub struct Settings {
     pub limits: LimitsSettings,
     /// GOP cache and per-player queue bounds (see docs/fanout.md).
     pub fanout: FanoutLimits,
+    /// Remote calls.
+    pub calls: CallSettings,
+    /// SharedObject bounds and durability.
+    pub shared_objects: SharedObjectSettings,
+}
+
+/// `[calls]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSettings {
+    /// A server → client call (`callClient`, `Application` invokes) that has
+    /// no answer after this long fails with `NetConnection.Call.Failed`.
+    pub timeout_ms: u64,
+    /// Most server → client calls awaiting an answer per connection; more
+    /// fail at once.
+    pub max_pending_per_connection: usize,
+}
+
+/// `[shared_objects]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedObjectSettings {
+    /// Most slots in one SharedObject; a change that would pass it is refused
+    /// with a Status error.
+    pub max_slots: usize,
+    /// Largest slot value (bytes, AMF-encoded); larger writes are refused with
+    /// a Status error.
+    pub max_slot_bytes: usize,
+    /// Most SharedObjects one connection may use at once.
+    pub max_per_connection: usize,
+    /// Accepted changes kept per SharedObject so a client that reconnects or
+    /// lags is brought up to date by deltas; older versions get a full
+    /// resync (Clear + every slot).
+    pub history: usize,
+    /// Persistent SharedObjects: 0 = a change is on disk before its Success
+    /// is sent (group commit: concurrent changes share one fsync). N > 0 =
+    /// Success is sent at once and changes are committed at least every N
+    /// ms, so a crash loses at most the last N ms of acknowledged changes.
+    pub flush_interval_ms: u64,
 }
 
 /// `[rtmp]`
@@ -202,6 +241,17 @@ impl Default for Settings {
                 so_max_name_len: so.max_name_len,
             },
             fanout: FanoutLimits::default(),
+            calls: CallSettings {
+                timeout_ms: 10_000,
+                max_pending_per_connection: 1024,
+            },
+            shared_objects: SharedObjectSettings {
+                max_slots: 10_000,
+                max_slot_bytes: 64 * 1024,
+                max_per_connection: 64,
+                history: 1024,
+                flush_interval_ms: 0,
+            },
         }
     }
 }
@@ -276,7 +326,8 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         let l = &self.limits;
-        let checks: [(bool, &'static str, &'static str); 6] = [
+        let so = &self.shared_objects;
+        let checks: [(bool, &'static str, &'static str); 10] = [
             (
                 self.rtmp.handshake_timeout_ms > 0,
                 "rtmp.handshake_timeout_ms",
@@ -300,6 +351,22 @@ impl Settings {
             (
                 l.amf_max_depth >= 1,
                 "limits.amf_max_depth",
+                "must be at least 1",
+            ),
+            (
+                self.calls.timeout_ms > 0,
+                "calls.timeout_ms",
+                "must be positive",
+            ),
+            (so.max_slots >= 1, "shared_objects.max_slots", "must be at least 1"),
+            (
+                so.max_slot_bytes >= 16,
+                "shared_objects.max_slot_bytes",
+                "must be at least 16",
+            ),
+            (
+                so.max_per_connection >= 1,
+                "shared_objects.max_per_connection",
                 "must be at least 1",
             ),
             (

@@ -19,6 +19,7 @@ use super::messages::{
 };
 use super::registry::RegistryActor;
 use super::stream::StreamActor;
+use crate::app::{Application, ClientInfo, Server};
 use crate::directory::Directory;
 
 mod playback;
@@ -59,6 +60,8 @@ pub struct ConnectionDeps {
     /// Every open connection of the node (for shutdown); each connection adds
     /// itself when it starts and removes itself when it stops.
     pub live: LiveConnections,
+    /// The handle application hooks get (calls, broadcasts, SharedObjects).
+    pub server: Server,
 }
 
 /// The node's open connections by id.
@@ -91,6 +94,10 @@ pub struct ConnectionActor {
     scope: String,
     publishing: HashMap<u32, (StreamKey, Addr<StreamActor>)>,
     playing: HashMap<u32, Playing>,
+    /// The application serving this connection (set when connect is accepted).
+    application: Option<Arc<dyn Application>>,
+    /// Who this client is (set when connect is accepted).
+    client: Option<Arc<ClientInfo>>,
 }
 
 impl ConnectionActor {
@@ -123,6 +130,8 @@ impl ConnectionActor {
                 scope: String::new(),
                 publishing: HashMap::new(),
                 playing: HashMap::new(),
+                application: None,
+                client: None,
             }
         })
     }
