@@ -552,3 +552,6 @@ mod tests {
         assert_eq!(store.stats().transactions, 2);
     }
 }
+
+#[cfg(test)]
+mod crash_tests;
