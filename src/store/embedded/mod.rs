@@ -394,7 +394,7 @@ mod tests {
         let dir = TempDir::new("delete");
         let store = EmbeddedStore::open(&dir.0, Duration::ZERO).expect("open");
         let (gone, kept) = (key("app", "gone"), key("app", "kept"));
-        let many: Vec<(String, String)> = (0..1000)
+        let many: Vec<(String, String)> = (0..200)
             .map(|i| (format!("s{i}"), "v".to_owned()))
             .collect();
         let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -466,6 +466,29 @@ mod tests {
         }
         drop(first);
         EmbeddedStore::open(&dir.0, Duration::ZERO).expect("open after the first closed");
+    }
+
+    #[test]
+    fn a_file_of_a_newer_layout_is_refused_with_open() {
+        let dir = TempDir::new("format");
+        EmbeddedStore::open(&dir.0, Duration::ZERO)
+            .expect("open")
+            .close()
+            .expect("close");
+        let db = redb::Database::create(dir.0.join(FILE_NAME)).expect("redb open");
+        let txn = db.begin_write().expect("begin");
+        txn.open_table(tables::META)
+            .expect("meta")
+            .insert(tables::FORMAT_KEY, tables::FORMAT_VERSION + 1)
+            .expect("insert");
+        txn.commit().expect("commit");
+        drop(db);
+        match EmbeddedStore::open(&dir.0, Duration::ZERO) {
+            Err(StoreError::Open { reason, .. }) => {
+                assert!(reason.contains("layout format"), "{reason}")
+            }
+            other => panic!("expected StoreError::Open, got {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -550,6 +573,52 @@ mod tests {
             .expect("commit");
         store.flush().await.expect("flush");
         assert_eq!(store.stats().transactions, 2);
+    }
+
+    /// Not a timed test: prints commits/s one by one, grouped, and with a
+    /// flush interval (docs/store.md quotes it). Run with
+    /// `cargo test --lib store::embedded::tests::measure -- --ignored --nocapture`.
+    #[tokio::test]
+    #[ignore = "a measurement, run by hand"]
+    async fn measure_commits_per_second_with_and_without_group_commit() {
+        async fn run(interval: Duration, total: u32, in_flight: u32) -> (f64, StoreStats) {
+            let dir = TempDir::new("measure");
+            let store = Arc::new(EmbeddedStore::open(&dir.0, interval).expect("open"));
+            let started = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            for t in 0..in_flight {
+                let store = Arc::clone(&store);
+                tasks.spawn(async move {
+                    for i in (t..total).step_by(in_flight as usize) {
+                        let k = key("bench", &format!("so{}", i % 50));
+                        let c = commit(&k, i, vec![set(&[("slot", "a value of some bytes")])]);
+                        store.commit(c).await.expect("commit");
+                    }
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.expect("task");
+            }
+            store.flush().await.expect("flush");
+            let rate = f64::from(total) / started.elapsed().as_secs_f64();
+            (rate, store.stats())
+        }
+        let one_by_one = run(Duration::ZERO, 300, 1).await;
+        let grouped = run(Duration::ZERO, 20_000, 200).await;
+        let windowed = run(Duration::from_millis(100), 20_000, 1).await;
+        println!(
+            "one by one (1 in flight, fsync each): {:.0} commits/s {:?}",
+            one_by_one.0, one_by_one.1
+        );
+        println!(
+            "group commit (200 in flight):        {:.0} commits/s {:?}",
+            grouped.0, grouped.1
+        );
+        println!(
+            "flush_interval 100 ms (1 in flight): {:.0} commits/s {:?}",
+            windowed.0, windowed.1
+        );
+        assert!(grouped.1.transactions < grouped.1.commits);
     }
 }
 

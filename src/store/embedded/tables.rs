@@ -30,14 +30,14 @@ use crate::store::{SoChange, SoCommit, SoKey, StoreError, StoredObject};
 pub(super) const FORMAT_VERSION: u64 = 1;
 
 /// `meta`: small facts about the file itself.
-const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 /// `objects`: `(scope, name)` → version.
 const OBJECTS: TableDefinition<'_, (&str, &str), u32> = TableDefinition::new("objects");
 /// `slots`: `(scope, name, slot)` → encoded value.
 const SLOTS: TableDefinition<'_, (&str, &str, &str), &[u8]> = TableDefinition::new("slots");
 
 /// The key under which `meta` holds [`FORMAT_VERSION`].
-const FORMAT_KEY: &str = "format";
+pub(super) const FORMAT_KEY: &str = "format";
 
 /// A redb failure during `operation` as a [`StoreError`].
 pub(super) fn backend<E: Into<redb::Error>>(operation: &'static str) -> impl Fn(E) -> StoreError {
