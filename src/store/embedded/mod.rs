@@ -1,9 +1,9 @@
 //! The embedded SharedObject store: one redb file under the node's data
 //! directory, written by one thread with group commit.
 //!
-//! - [`tables`]: the on-disk layout (objects, slots, meta) and the reads and
+//! - `tables`: the on-disk layout (objects, slots, meta) and the reads and
 //!   writes over it.
-//! - [`writer`]: the writer thread, the batch loop and the durability window.
+//! - `writer`: the writer thread, the batch loop and the durability window.
 //! - this file: [`EmbeddedStore`], the handle every arbiter shares.
 //!
 //! Durability: with a flush interval of 0 (the default), `commit` resolves

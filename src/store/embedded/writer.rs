@@ -211,7 +211,7 @@ impl Writer {
                 Err(e) => return self.fail(batch, &backend("begin")(e)),
             },
         };
-        let (answers, flags) = match apply(&txn, batch, &self.counters) {
+        let (answers, flags) = match apply(&txn, batch) {
             Ok(done) => done,
             Err((failure, answers, closing)) => {
                 drop(txn);
@@ -225,13 +225,16 @@ impl Writer {
                 return closing;
             }
         };
-        let changes = earlier + flags.changes;
+        let changes = earlier + flags.commits + flags.deletes;
         let must_commit = self.flush_interval.is_zero()
             || flags.flush
             || flags.closing
             || Instant::now() >= deadline;
         if must_commit {
             let result = self.commit(txn);
+            if result.is_ok() {
+                self.count(&flags);
+            }
             if let Err(e) = &result {
                 if earlier > 0 {
                     tracing::error!(error = %e, changes = earlier, "SharedObject store lost acknowledged changes: commit failed");
@@ -246,11 +249,20 @@ impl Writer {
                 deadline,
                 changes,
             });
+            self.count(&flags);
             for answer in answers {
                 answer.send(None);
             }
         }
         flags.closing
+    }
+
+    /// Counts a batch's acknowledged requests.
+    fn count(&self, flags: &Flags) {
+        let c = &self.counters;
+        c.commits.fetch_add(flags.commits as u64, Ordering::Relaxed);
+        c.deletes.fetch_add(flags.deletes as u64, Ordering::Relaxed);
+        c.loads.fetch_add(flags.loads as u64, Ordering::Relaxed);
     }
 
     /// Serves a batch without changes and with nothing pending, through a
@@ -308,8 +320,12 @@ struct Flags {
     flush: bool,
     /// A `Close` was in it.
     closing: bool,
-    /// Commits and deletes applied.
-    changes: usize,
+    /// Commits applied.
+    commits: usize,
+    /// Deletes applied.
+    deletes: usize,
+    /// Loads answered.
+    loads: usize,
 }
 
 /// A batch that failed: the error, every answer to send it to, and whether
@@ -318,11 +334,7 @@ type Failed = (StoreError, Vec<Answer>, bool);
 
 /// Applies a batch in arrival order inside `txn`. On the first failure the
 /// rest of the batch is not applied and every request gets the error.
-fn apply(
-    txn: &WriteTransaction,
-    batch: Vec<Request>,
-    counters: &Counters,
-) -> Result<(Vec<Answer>, Flags), Failed> {
+fn apply(txn: &WriteTransaction, batch: Vec<Request>) -> Result<(Vec<Answer>, Flags), Failed> {
     let mut answers = Vec::with_capacity(batch.len());
     let mut flags = Flags::default();
     let mut failure = None;
@@ -349,27 +361,21 @@ fn apply(
         match request {
             Request::Commit(commit, tx) => {
                 match t.apply(&commit) {
-                    Ok(()) => {
-                        counters.commits.fetch_add(1, Ordering::Relaxed);
-                        flags.changes += 1;
-                    }
+                    Ok(()) => flags.commits += 1,
                     Err(e) => failure = Some(e),
                 }
                 answers.push(Answer::Unit(tx));
             }
             Request::Delete(key, tx) => {
                 match t.delete(&key) {
-                    Ok(()) => {
-                        counters.deletes.fetch_add(1, Ordering::Relaxed);
-                        flags.changes += 1;
-                    }
+                    Ok(()) => flags.deletes += 1,
                     Err(e) => failure = Some(e),
                 }
                 answers.push(Answer::Unit(tx));
             }
             Request::Load(key, tx) => match t.load(&key) {
                 Ok(object) => {
-                    counters.loads.fetch_add(1, Ordering::Relaxed);
+                    flags.loads += 1;
                     answers.push(Answer::Load(tx, object));
                 }
                 Err(e) => {
