@@ -288,3 +288,171 @@ impl SharedObjectReplica {
         message
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(version: u32, events: Vec<SharedObjectEvent>) -> SharedObjectMessage {
+        let mut message = SharedObjectMessage::new("so", version, false);
+        message.events = events;
+        message
+    }
+
+    fn change(slot: &str, value: f64) -> SharedObjectEvent {
+        SharedObjectEvent::Change(vec![(slot.into(), AmfValue::Number(value))])
+    }
+
+    fn synced() -> SharedObjectReplica {
+        let mut replica = SharedObjectReplica::new("so", false);
+        replica.apply(&server(
+            1,
+            vec![SharedObjectEvent::UseSuccess, SharedObjectEvent::Clear],
+        ));
+        replica
+    }
+
+    #[test]
+    fn own_writes_apply_only_when_the_server_confirms_them() {
+        let mut replica = synced();
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        assert_eq!(replica.get("x"), None);
+        assert_eq!(replica.pending_writes(), 1);
+        let events = replica.apply(&server(
+            2,
+            vec![SharedObjectEvent::Success(vec!["x".into()])],
+        ));
+        assert_eq!(
+            events,
+            vec![SoEvent::Success {
+                slots: vec!["x".into()]
+            }]
+        );
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(1.0)));
+        assert_eq!((replica.version(), replica.pending_writes()), (2, 0));
+    }
+
+    #[test]
+    fn a_change_ordered_before_our_write_is_overwritten_by_our_success() {
+        let mut replica = synced();
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        replica.apply(&server(2, vec![change("x", 9.0)]));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(9.0)));
+        replica.apply(&server(
+            3,
+            vec![SharedObjectEvent::Success(vec!["x".into()])],
+        ));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(1.0)));
+        // And one ordered after ours wins over it.
+        replica.change_message(vec![("x".into(), AmfValue::Number(2.0))]);
+        replica.apply(&server(
+            4,
+            vec![SharedObjectEvent::Success(vec!["x".into()])],
+        ));
+        replica.apply(&server(5, vec![change("x", 7.0)]));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(7.0)));
+    }
+
+    #[test]
+    fn several_pending_writes_of_one_slot_apply_in_fifo_order() {
+        let mut replica = synced();
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        replica.remove_message(vec!["x".into()]);
+        replica.change_message(vec![("x".into(), AmfValue::Number(3.0))]);
+        let success = || server(2, vec![SharedObjectEvent::Success(vec!["x".into()])]);
+        replica.apply(&success());
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(1.0)));
+        replica.apply(&success());
+        assert_eq!(replica.get("x"), None);
+        replica.apply(&success());
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(3.0)));
+    }
+
+    #[test]
+    fn an_error_status_drops_the_oldest_outstanding_write_message() {
+        let mut replica = synced();
+        replica.change_message(vec![
+            ("a".into(), AmfValue::Number(1.0)),
+            ("b".into(), AmfValue::Number(2.0)),
+        ]);
+        replica.change_message(vec![("a".into(), AmfValue::Number(3.0))]);
+        let refused = server(
+            2,
+            vec![SharedObjectEvent::Status {
+                code: "SharedObject.NoWriteAccess".into(),
+                level: "error".into(),
+            }],
+        );
+        let events = replica.apply(&refused);
+        assert_eq!(
+            events,
+            vec![SoEvent::Status {
+                code: "SharedObject.NoWriteAccess".into(),
+                level: "error".into(),
+            }]
+        );
+        assert_eq!(replica.pending_writes(), 1);
+        replica.apply(&server(
+            3,
+            vec![SharedObjectEvent::Success(vec!["a".into()])],
+        ));
+        assert_eq!(replica.get("a"), Some(&AmfValue::Number(3.0)));
+        assert_eq!(replica.get("b"), None);
+    }
+
+    #[test]
+    fn remove_clear_and_send_from_the_server_are_applied_and_reported_in_order() {
+        let mut replica = synced();
+        replica.apply(&server(2, vec![change("a", 1.0), change("b", 2.0)]));
+        let events = replica.apply(&server(
+            3,
+            vec![
+                SharedObjectEvent::Remove(vec!["a".into()]),
+                SharedObjectEvent::SendMessage {
+                    method: "hello".into(),
+                    args: vec![AmfValue::Null],
+                },
+                SharedObjectEvent::Clear,
+                change("c", 3.0),
+                SharedObjectEvent::Unknown {
+                    event_type: 13,
+                    data: bytes::Bytes::new(),
+                },
+            ],
+        ));
+        assert_eq!(
+            events,
+            vec![
+                SoEvent::Removed { slot: "a".into() },
+                SoEvent::Message {
+                    method: "hello".into(),
+                    args: vec![AmfValue::Null],
+                },
+                SoEvent::Cleared,
+                SoEvent::Changed {
+                    slot: "c".into(),
+                    value: AmfValue::Number(3.0),
+                },
+            ]
+        );
+        assert_eq!(replica.slots().keys().collect::<Vec<_>>(), ["c"]);
+        assert_eq!(replica.version(), 3);
+    }
+
+    #[test]
+    fn synced_is_reported_after_the_whole_initial_sync_message() {
+        let mut replica = SharedObjectReplica::new("so", true);
+        assert!(!replica.is_synced());
+        let events = replica.apply(&server(
+            4,
+            vec![
+                SharedObjectEvent::UseSuccess,
+                SharedObjectEvent::Clear,
+                change("a", 1.0),
+            ],
+        ));
+        assert_eq!(events.last(), Some(&SoEvent::Synced));
+        assert!(replica.is_synced());
+        assert_eq!(replica.get("a"), Some(&AmfValue::Number(1.0)));
+    }
+}
