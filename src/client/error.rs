@@ -54,8 +54,8 @@ pub enum ClientError {
     StreamFailed {
         /// The message stream.
         stream_id: u32,
-        /// The status.
-        info: StatusInfo,
+        /// The status (boxed: it is large and errors travel by value).
+        info: Box<StatusInfo>,
     },
     /// The server refused to let us use a SharedObject (a `Status` error
     /// before `UseSuccess`).

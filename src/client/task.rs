@@ -385,7 +385,7 @@ impl Driver {
         let result = if &*info.level == LEVEL_ERROR {
             Err(ClientError::StreamFailed {
                 stream_id,
-                info: info.clone(),
+                info: Box::new(info.clone()),
             })
         } else if &*info.code == waiter.success_code {
             Ok(())
@@ -411,14 +411,14 @@ impl Driver {
                         let _ = reply.send(Ok(()));
                     }
                 }
-                SoEvent::Status { code, level } if level == LEVEL_ERROR => {
-                    if entry.use_reply.is_some() {
-                        refused = Some(ClientError::SharedObjectRefused {
-                            name: message.name.to_string(),
-                            code: code.clone(),
-                            level: level.clone(),
-                        });
-                    }
+                SoEvent::Status { code, level }
+                    if level == LEVEL_ERROR && entry.use_reply.is_some() =>
+                {
+                    refused = Some(ClientError::SharedObjectRefused {
+                        name: message.name.to_string(),
+                        code: code.clone(),
+                        level: level.clone(),
+                    });
                 }
                 _ => {}
             }
@@ -622,7 +622,11 @@ impl Driver {
         if let Some(old) = self.streams.insert(stream_id, waiter) {
             let _ = old.reply.send(Err(ClientError::StreamFailed {
                 stream_id,
-                info: StatusInfo::new(LEVEL_ERROR, "", "replaced by a later publish or play"),
+                info: Box::new(StatusInfo::new(
+                    LEVEL_ERROR,
+                    "",
+                    "replaced by a later publish or play",
+                )),
             }));
         }
     }
