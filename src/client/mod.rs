@@ -20,10 +20,11 @@
 //!
 //! # Layout
 //!
-//! - `mod.rs`: [`Client`], [`ConnectOptions`], [`ConnectInfo`].
+//! - `mod.rs`: [`Client`]; `options.rs`: [`ConnectOptions`], [`ConnectInfo`].
 //! - `events.rs`: [`Event`], [`Events`], [`CallReply`].
 //! - `shared_object.rs`: [`RemoteSharedObject`].
-//! - `task.rs`: the connection task.
+//! - `task/`: the connection task (`inbound.rs`: server events,
+//!   `requests.rs`: handle requests).
 //! - `error.rs`: [`ClientError`]; `url.rs`: `rtmp://` URLs.
 //!
 //! # Example: a bot
@@ -49,9 +50,13 @@
 
 mod error;
 mod events;
+mod options;
 mod shared_object;
 mod task;
 mod url;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +69,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use error::ClientError;
 pub use events::{CallReply, Event, Events};
+pub use options::{ConnectInfo, ConnectOptions};
 pub use shared_object::RemoteSharedObject;
 pub use url::DEFAULT_RTMP_PORT;
 
@@ -74,77 +80,7 @@ use self::task::{Driver, Reply, Request, Shared};
 use self::url::RtmpUrl;
 use crate::protocol::amf::AmfValue;
 use crate::protocol::chunk::MAX_MESSAGE_LEN;
-use crate::protocol::client::{
-    ClientSession, ClientSessionConfig, ConnectRequest, DEFAULT_CLIENT_CHUNK_SIZE,
-    DEFAULT_MAX_PENDING_CALLS,
-};
-use crate::protocol::handshake::ClientConfig;
-use crate::protocol::limits::ProtocolLimits;
-
-/// How to connect.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// `objectEncoding`: AMF0 (default) or AMF3.
-    pub object_encoding: ObjectEncoding,
-    /// Arguments after the connect command object.
-    pub args: Vec<AmfValue>,
-    /// TCP connect + handshake + `connect` answer.
-    pub connect_timeout: Duration,
-    /// How long calls, `createStream`, `publish`, `play` and SharedObject
-    /// `Use` wait for the server.
-    pub call_timeout: Duration,
-    /// Bounds on what the server can make us allocate.
-    pub limits: ProtocolLimits,
-    /// Simple or digest handshake (digest, as ffmpeg, by default).
-    pub handshake: ClientConfig,
-    /// The chunk size we announce.
-    pub chunk_size: u32,
-    /// Capacity of the [`Events`] queue and of each SharedObject's queue.
-    pub event_capacity: usize,
-    /// Capacity of the queue from the handles to the connection task.
-    pub request_capacity: usize,
-    /// Most calls awaiting an answer at once.
-    pub max_pending_calls: usize,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            object_encoding: ObjectEncoding::Amf0,
-            args: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            call_timeout: Duration::from_secs(10),
-            limits: ProtocolLimits::default(),
-            handshake: ClientConfig::default(),
-            chunk_size: DEFAULT_CLIENT_CHUNK_SIZE,
-            event_capacity: 1024,
-            request_capacity: 256,
-            max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
-        }
-    }
-}
-
-impl ConnectOptions {
-    /// The defaults with AMF3 object encoding.
-    pub fn amf3() -> Self {
-        Self {
-            object_encoding: ObjectEncoding::Amf3,
-            ..Self::default()
-        }
-    }
-}
-
-/// What the server said when it accepted `connect`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectInfo {
-    /// The `_result` command object (`fmsVer`, `capabilities`, `mode`).
-    pub properties: AmfValue,
-    /// The information object (`code` `NetConnection.Connect.Success`,
-    /// `objectEncoding`, …).
-    pub info: AmfValue,
-    /// The object encoding in use.
-    pub object_encoding: ObjectEncoding,
-}
+use crate::protocol::client::{ClientSession, ClientSessionConfig, ConnectRequest};
 
 /// A handle to one RTMP connection. Cloneable; see the module docs.
 #[derive(Debug, Clone)]
