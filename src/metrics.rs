@@ -175,7 +175,12 @@ impl Metrics {
 
     fn render_shared_objects(&self) -> String {
         let rows = [
-            ("ferrocast_shared_objects", "gauge", "Live SharedObjects.", self.so_live.get()),
+            (
+                "ferrocast_shared_objects",
+                "gauge",
+                "Live SharedObjects.",
+                self.so_live.get(),
+            ),
             (
                 "ferrocast_shared_object_changes_total",
                 "counter",

@@ -166,8 +166,9 @@ impl SharedObjectActor {
         let name = self.key.name.as_str();
         let state = match result {
             Ok(None) => Ok(SharedObjectState::new(name, true, self.limits)),
-            Ok(Some(stored)) => SharedObjectState::from_stored(name, self.limits, stored)
-                .map_err(|e| e.to_string()),
+            Ok(Some(stored)) => {
+                SharedObjectState::from_stored(name, self.limits, stored).map_err(|e| e.to_string())
+            }
             Err(e) => Err(e.to_string()),
         };
         match state {
@@ -452,7 +453,8 @@ impl Permissions for AppPermissions<'_> {
         self.app.on_shared_object_delete(self.client, self.so, slot)
     }
     fn may_send(&self, method: &str, args: &[crate::protocol::amf::AmfValue]) -> bool {
-        self.app.on_shared_object_send(self.client, self.so, method, args)
+        self.app
+            .on_shared_object_send(self.client, self.so, method, args)
     }
 }
 

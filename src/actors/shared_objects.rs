@@ -208,7 +208,9 @@ impl Handler<ListSharedObjects> for SharedObjectsActor {
                     );
                 }
             }
-            rows.sort_by(|a, b| (&a.scope, &a.name, a.persistent).cmp(&(&b.scope, &b.name, b.persistent)));
+            rows.sort_by(|a, b| {
+                (&a.scope, &a.name, a.persistent).cmp(&(&b.scope, &b.name, b.persistent))
+            });
             rows
         })
     }

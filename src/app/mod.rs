@@ -154,7 +154,12 @@ pub trait Application: Send + Sync + 'static {
 
     /// A client wants to set `slot`. `false` refuses the whole message with
     /// `SharedObject.NoWriteAccess` (Red5 `isWriteAllowed`).
-    fn on_shared_object_write(&self, client: &ClientInfo, so: &SharedObjectRef, slot: &str) -> bool {
+    fn on_shared_object_write(
+        &self,
+        client: &ClientInfo,
+        so: &SharedObjectRef,
+        slot: &str,
+    ) -> bool {
         let _ = (client, so, slot);
         true
     }

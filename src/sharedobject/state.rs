@@ -62,7 +62,10 @@ pub(super) fn to_store_changes(changes: &[SlotChange]) -> Vec<SoChange> {
         match change {
             SlotChange::Set(name, slot) => match out.last_mut() {
                 Some(SoChange::Set(pairs)) => pairs.push((name.to_string(), slot.encoded.clone())),
-                _ => out.push(SoChange::Set(vec![(name.to_string(), slot.encoded.clone())])),
+                _ => out.push(SoChange::Set(vec![(
+                    name.to_string(),
+                    slot.encoded.clone(),
+                )])),
             },
             SlotChange::Remove(name) => match out.last_mut() {
                 Some(SoChange::Remove(names)) => names.push(name.to_string()),
@@ -190,7 +193,10 @@ impl SharedObjectState {
                         };
                         self.slots.insert(name.clone(), slot.clone());
                         mine.push(SharedObjectEvent::Success(vec![name.clone()]));
-                        theirs.push(SharedObjectEvent::Change(vec![(name.clone(), value.clone())]));
+                        theirs.push(SharedObjectEvent::Change(vec![(
+                            name.clone(),
+                            value.clone(),
+                        )]));
                         changes.push(SlotChange::Set(name.clone(), slot));
                     }
                 }

@@ -126,7 +126,10 @@ impl SharedObjectState {
                 changes_in_message = 0;
                 bytes = 0;
             }
-            events.push(SharedObjectEvent::Change(vec![(name.clone(), slot.value.clone())]));
+            events.push(SharedObjectEvent::Change(vec![(
+                name.clone(),
+                slot.value.clone(),
+            )]));
             changes_in_message += 1;
             bytes += size;
         }

@@ -78,9 +78,9 @@ impl Replica {
                 Operation::Set(pairs) => self
                     .pending
                     .extend(pairs.iter().map(|(k, v)| (k.to_string(), Some(v.clone())))),
-                Operation::Remove(names) => {
-                    self.pending.extend(names.iter().map(|n| (n.to_string(), None)))
-                }
+                Operation::Remove(names) => self
+                    .pending
+                    .extend(names.iter().map(|n| (n.to_string(), None))),
                 _ => {}
             }
         }
@@ -112,7 +112,9 @@ impl Permissions for DenyWrites {
 #[test]
 fn an_accepted_change_gives_the_writer_success_and_others_change_with_one_version_bump() {
     let mut so = SharedObjectState::new("chat", false, limits());
-    let out = so.apply(&[set(&[("a", 1.0), ("b", 2.0)])], &AllowAll, true).unwrap();
+    let out = so
+        .apply(&[set(&[("a", 1.0), ("b", 2.0)])], &AllowAll, true)
+        .unwrap();
     assert_eq!(out.version, 1);
     assert_eq!(so.version(), 1);
     let mine = out.for_writer.unwrap();
@@ -178,7 +180,11 @@ fn a_refused_slot_refuses_the_whole_message_and_changes_nothing() {
     so.apply(&[set(&[("a", 1.0)])], &AllowAll, true).unwrap();
     let refused = so
         .apply(
-            &[set(&[("a", 5.0)]), remove(&["a"]), set(&["secret"].map(|k| (k, 1.0)))],
+            &[
+                set(&[("a", 5.0)]),
+                remove(&["a"]),
+                set(&["secret"].map(|k| (k, 1.0))),
+            ],
             &DenyWrites("secret"),
             true,
         )
@@ -199,7 +205,9 @@ fn a_refused_slot_refuses_the_whole_message_and_changes_nothing() {
 fn a_refused_delete_is_no_write_access() {
     let mut so = SharedObjectState::new("o", false, limits());
     so.apply(&[set(&[("k", 1.0)])], &AllowAll, true).unwrap();
-    let refused = so.apply(&[remove(&["k"])], &DenyWrites("k"), true).unwrap_err();
+    let refused = so
+        .apply(&[remove(&["k"])], &DenyWrites("k"), true)
+        .unwrap_err();
     assert_eq!(refused.code, codes::NO_WRITE_ACCESS);
     assert!(so.get("k").is_some());
 }
@@ -211,27 +219,45 @@ fn too_many_slots_too_large_a_value_and_too_many_operations_are_refused() {
     let many: Vec<(&str, f64)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     so.apply(&[set(&many)], &AllowAll, true).unwrap();
     let more = so
-        .apply(&[set(&[("x", 1.0), ("y", 1.0), ("z", 1.0)])], &AllowAll, true)
+        .apply(
+            &[set(&[("x", 1.0), ("y", 1.0), ("z", 1.0)])],
+            &AllowAll,
+            true,
+        )
         .unwrap_err();
     assert_eq!(more.code, codes::SLOT_LIMIT);
     // Removing first makes room inside the same message.
-    so.apply(&[remove(&["s0"]), set(&[("x", 1.0), ("y", 1.0), ("z", 1.0)])], &AllowAll, true)
-        .unwrap();
+    so.apply(
+        &[remove(&["s0"]), set(&[("x", 1.0), ("y", 1.0), ("z", 1.0)])],
+        &AllowAll,
+        true,
+    )
+    .unwrap();
     assert_eq!(so.slots().len(), 8);
 
     let big = Operation::Set(vec![("big".into(), AmfValue::string("x".repeat(100)))]);
-    assert_eq!(so.apply(&[big], &AllowAll, true).unwrap_err().code, codes::BAD_VALUE);
+    assert_eq!(
+        so.apply(&[big], &AllowAll, true).unwrap_err().code,
+        codes::BAD_VALUE
+    );
 
     let seven: Vec<Operation> = (0..7).map(|_| set(&[("s1", 2.0)])).collect();
-    assert_eq!(so.apply(&seven, &AllowAll, true).unwrap_err().code, codes::EVENT_LIMIT);
+    assert_eq!(
+        so.apply(&seven, &AllowAll, true).unwrap_err().code,
+        codes::EVENT_LIMIT
+    );
     assert_eq!(so.version(), 2);
 }
 
 #[test]
 fn the_initial_sync_starts_with_use_success_and_clear_and_splits_slots_under_the_budget() {
     let mut so = SharedObjectState::new("o", false, limits());
-    so.apply(&[set(&[("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0)])], &AllowAll, true)
-        .unwrap();
+    so.apply(
+        &[set(&[("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0)])],
+        &AllowAll,
+        true,
+    )
+    .unwrap();
     let sync = so.use_sync(0);
     assert!(sync.len() > 1, "{sync:?}");
     assert_eq!(
@@ -255,7 +281,8 @@ fn a_client_within_the_history_gets_deltas_and_one_older_gets_a_full_resync() {
         replica.receive(&m);
     }
     for i in 0..3 {
-        so.apply(&[set(&[("a", f64::from(i))])], &AllowAll, true).unwrap();
+        so.apply(&[set(&[("a", f64::from(i))])], &AllowAll, true)
+            .unwrap();
     }
     let plan = so.catch_up(1);
     assert!(matches!(plan, SyncPlan::Deltas(ref d) if d.len() == 2));
@@ -263,7 +290,12 @@ fn a_client_within_the_history_gets_deltas_and_one_older_gets_a_full_resync() {
     assert_eq!(sync[0].events, vec![SharedObjectEvent::UseSuccess]);
     assert_eq!(sync.len(), 3);
     for i in 3..10 {
-        so.apply(&[set(&[("b", f64::from(i))]), remove(&["a"])], &AllowAll, true).unwrap();
+        so.apply(
+            &[set(&[("b", f64::from(i))]), remove(&["a"])],
+            &AllowAll,
+            true,
+        )
+        .unwrap();
     }
     assert!(so.catch_up(1).is_full());
     assert!(so.catch_up(99).is_full());
@@ -281,7 +313,10 @@ fn a_server_clear_reaches_everyone_and_is_replayed_from_history() {
     so.apply(&[set(&[("a", 1.0)])], &AllowAll, true).unwrap();
     let out = so.apply(&[Operation::Clear], &AllowAll, false).unwrap();
     assert!(out.for_writer.is_none());
-    assert_eq!(out.for_others.unwrap().events, vec![SharedObjectEvent::Clear]);
+    assert_eq!(
+        out.for_others.unwrap().events,
+        vec![SharedObjectEvent::Clear]
+    );
     let mut replica = Replica::default();
     replica.slots.insert("a".into(), AmfValue::Null);
     for m in so.catch_up(1).into_messages() {
@@ -313,7 +348,11 @@ fn store_changes_group_consecutive_sets_and_removes_in_order() {
     let mut so = SharedObjectState::new("o", true, limits());
     so.apply(&[set(&[("x", 0.0)])], &AllowAll, true).unwrap();
     let out = so
-        .apply(&[set(&[("a", 1.0), ("b", 2.0)]), remove(&["x", "nope"])], &AllowAll, true)
+        .apply(
+            &[set(&[("a", 1.0), ("b", 2.0)]), remove(&["x", "nope"])],
+            &AllowAll,
+            true,
+        )
         .unwrap();
     let changes = out.store_changes();
     assert_eq!(changes.len(), 2);
@@ -399,20 +438,29 @@ fn stored_values_keep_amf3_only_types_and_amf0_dates_with_time_zones() {
     use crate::protocol::amf::{AmfDate, AmfVector, Dictionary};
     use std::sync::Arc;
     let values = [
-        AmfValue::VectorInt(Arc::new(AmfVector { fixed: true, items: vec![1, -2] })),
+        AmfValue::VectorInt(Arc::new(AmfVector {
+            fixed: true,
+            items: vec![1, -2],
+        })),
         AmfValue::Dictionary(Arc::new(Dictionary {
             weak_keys: false,
             entries: vec![(AmfValue::Integer(1), AmfValue::string("one"))],
         })),
         AmfValue::Xml("<a/>".into()),
-        AmfValue::Date(AmfDate { millis: 1e12, timezone_minutes: 60 }),
+        AmfValue::Date(AmfDate {
+            millis: 1e12,
+            timezone_minutes: 60,
+        }),
         AmfValue::Unsupported,
     ];
     for value in values {
         let bytes = codec::encode(&value).unwrap();
         assert_eq!(codec::decode(bytes).unwrap(), value);
     }
-    assert_eq!(codec::decode(bytes::Bytes::new()), Err(codec::CodecError::Empty));
+    assert_eq!(
+        codec::decode(bytes::Bytes::new()),
+        Err(codec::CodecError::Empty)
+    );
     assert!(matches!(
         codec::decode(bytes::Bytes::from_static(&[9, 0])),
         Err(codec::CodecError::UnknownFormat { format: 9 })

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::{AdminAnswer, AdminReply, Lag, SharedObjectActor, SoApiError, LAG_CHECK, LAG_HIGH_BYTES, LAG_LOW_BYTES};
+use super::{
+    AdminAnswer, AdminReply, Lag, SharedObjectActor, SoApiError, LAG_CHECK, LAG_HIGH_BYTES,
+    LAG_LOW_BYTES,
+};
 use crate::actors::messages::SoDeliver;
 use crate::protocol::shared_object::SharedObjectMessage;
 use crate::sharedobject::{codes, status_event};
@@ -79,7 +82,12 @@ impl SharedObjectActor {
 
     fn fail(&mut self, entry: Entry) {
         match entry.kind {
-            EntryKind::Change { writer, version, reply, .. } => {
+            EntryKind::Change {
+                writer,
+                version,
+                reply,
+                ..
+            } => {
                 if let Some(sub) = writer.and_then(|w| self.subscribers.get(&w)) {
                     let mut message = SharedObjectMessage::new(
                         self.key.name.as_str(),
