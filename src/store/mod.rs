@@ -12,14 +12,19 @@
 //! embedded store: on disk, unless a flush interval trades that for speed;
 //! see [`SharedObjectSettings::flush_interval_ms`](crate::settings::SharedObjectSettings)).
 //!
-//! Backends: the embedded on-disk store (single node, nothing to install);
-//! a Redis store in a cluster.
+//! Backends: the embedded on-disk store ([`embedded::EmbeddedStore`]: one
+//! redb file, single node, nothing to install; see `docs/store.md`); a Redis
+//! store in a cluster.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+pub mod embedded;
+
+pub use embedded::{EmbeddedStore, StoreStats};
 
 /// What a store operation returns: a boxed future, so the trait stays
 /// object-safe and usable from any arbiter.
