@@ -43,9 +43,14 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let http_addr = http_listener.local_addr()?;
     let metrics = Arc::new(Metrics::default());
     let directory = Arc::new(Directory::default());
-    // Persistent SharedObjects: the embedded store once wired (None keeps
-    // them in memory only).
-    let so_store: Option<Arc<dyn crate::store::SoStore>> = None;
+    // Persistent SharedObjects live in the embedded store under --data-dir.
+    let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(Arc::new(
+        crate::store::embedded::EmbeddedStore::open(
+            &settings.store.data_dir,
+            Duration::from_millis(settings.shared_objects.flush_interval_ms),
+        )
+        .map_err(std::io::Error::other)?,
+    ));
     let so_registry =
         SharedObjectsActor::new(so_store.clone(), so_limits(&settings), metrics.clone()).start();
 
