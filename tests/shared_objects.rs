@@ -321,7 +321,7 @@ async fn admin_put_delete_clear_and_send_reach_subscribers() {
     so.wait_until(|r| r.get("a").is_some(), LIMIT)
         .await
         .unwrap();
-    assert_eq!(so.get("a").unwrap().get("x").is_some(), true);
+    assert!(so.get("a").unwrap().get("x").is_some());
     assert_eq!(http(&node, "PUT", &format!("{path}/b"), "7").0, 200);
     wait_slot(&so, "b", AmfValue::Number(7.0)).await;
     assert_eq!(http(&node, "DELETE", &format!("{path}/b"), "").0, 200);

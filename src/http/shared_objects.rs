@@ -69,17 +69,12 @@ async fn admin(
         .unwrap_or(Err(SoApiError::Unavailable))
 }
 
-fn parse_value(body: &[u8]) -> Result<AmfValue, HttpResponse> {
+fn parse_value(body: &[u8]) -> Result<AmfValue, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
     AmfValueSeed::new(DEFAULT_MAX_SERDE_DEPTH)
         .deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| {
-            error(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                format!("bad JSON value: {e}"),
-            )
-        })
+        .map_err(|e| format!("bad JSON value: {e}"))
 }
 
 fn json_of(value: &AmfValue) -> serde_json::Value {
@@ -157,7 +152,7 @@ async fn put_slot(
     let (scope, name, slot) = path.into_inner();
     let value = match parse_value(&body) {
         Ok(v) => v,
-        Err(response) => return response,
+        Err(e) => return error(actix_web::http::StatusCode::BAD_REQUEST, e),
     };
     apply(
         &registry,
@@ -203,7 +198,7 @@ async fn send(
     let bad = |m: &str| error(actix_web::http::StatusCode::BAD_REQUEST, m);
     let value = match parse_value(&body) {
         Ok(v) => v,
-        Err(response) => return response,
+        Err(e) => return error(actix_web::http::StatusCode::BAD_REQUEST, e),
     };
     let Some(method) = value
         .get("method")
