@@ -79,6 +79,7 @@ pub mod metrics;
 pub mod node;
 pub mod protocol;
 pub mod settings;
+pub mod sharedobject;
 pub mod store;
 pub mod telemetry;
 

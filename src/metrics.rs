@@ -64,6 +64,15 @@ pub struct Metrics {
     /// Connections closed for a protocol violation, by kind (see
     /// [`PROTOCOL_ERROR_KINDS`]).
     pub protocol_errors: [Counter; PROTOCOL_ERROR_KINDS.len()],
+    /// SharedObjects live on this node (one actor each).
+    pub so_live: Gauge,
+    /// SharedObject changes applied (one per accepted message that changed
+    /// slots).
+    pub so_changes_applied: Counter,
+    /// SharedObject messages refused (permissions, limits).
+    pub so_changes_refused: Counter,
+    /// Full SharedObject resyncs sent (lagging subscribers, reloads).
+    pub so_resyncs: Counter,
 }
 
 /// The `kind` label values of `ferrocast_protocol_errors_total`: which layer
@@ -159,6 +168,43 @@ impl Metrics {
         ));
         for (kind, counter) in PROTOCOL_ERROR_KINDS.iter().zip(&self.protocol_errors) {
             out.push_str(&format!("{name}{{kind=\"{kind}\"}} {}\n", counter.get()));
+        }
+        out.push_str(&self.render_shared_objects());
+        out
+    }
+
+    fn render_shared_objects(&self) -> String {
+        let rows = [
+            (
+                "ferrocast_shared_objects",
+                "gauge",
+                "Live SharedObjects.",
+                self.so_live.get(),
+            ),
+            (
+                "ferrocast_shared_object_changes_total",
+                "counter",
+                "SharedObject changes applied.",
+                self.so_changes_applied.get(),
+            ),
+            (
+                "ferrocast_shared_object_refused_total",
+                "counter",
+                "SharedObject messages refused.",
+                self.so_changes_refused.get(),
+            ),
+            (
+                "ferrocast_shared_object_resyncs_total",
+                "counter",
+                "Full SharedObject resyncs sent.",
+                self.so_resyncs.get(),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, value) in rows {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         }
         out
     }

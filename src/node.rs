@@ -11,16 +11,18 @@ use actix_web::{web, App, HttpServer};
 use tracing::{info, warn};
 
 use crate::actors::connection::{
-    ConnectionActor, ConnectionDeps, ConnectionTiming, LiveConnections,
+    ConnectionActor, ConnectionDeps, ConnectionTiming, LiveConnections, SharedObjectDeps,
 };
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
+use crate::actors::shared_objects::SharedObjectsActor;
 use crate::app::Server;
 use crate::directory::Directory;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
 use crate::protocol::session::SessionConfig;
 use crate::settings::Settings;
+use crate::sharedobject::SharedObjectLimits;
 
 /// How long connections get to send their closing status at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -41,6 +43,16 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let http_addr = http_listener.local_addr()?;
     let metrics = Arc::new(Metrics::default());
     let directory = Arc::new(Directory::default());
+    // Persistent SharedObjects live in the embedded store under --data-dir.
+    let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(Arc::new(
+        crate::store::embedded::EmbeddedStore::open(
+            &settings.store.data_dir,
+            Duration::from_millis(settings.shared_objects.flush_interval_ms),
+        )
+        .map_err(std::io::Error::other)?,
+    ));
+    let so_registry =
+        SharedObjectsActor::new(so_store.clone(), so_limits(&settings), metrics.clone()).start();
 
     let state = web::Data::new(NodeState {
         node_id: node_id.clone(),
@@ -50,11 +62,17 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         metrics: metrics.clone(),
         directory: directory.clone(),
     });
-    let http = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
-        .workers(1)
-        .disable_signals()
-        .listen(http_listener)?
-        .run();
+    let so_data = web::Data::new(so_registry.clone());
+    let http = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(so_data.clone())
+            .configure(http::routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(http_listener)?
+    .run();
     let http_handle = http.handle();
     actix_rt::spawn(http);
 
@@ -78,6 +96,11 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         live: live.clone(),
         server: Server {
             node_id: node_id.as_str().into(),
+            shared_objects: Some(so_registry.clone()),
+        },
+        shared_objects: SharedObjectDeps {
+            registry: so_registry.clone(),
+            max_per_connection: settings.shared_objects.max_per_connection,
         },
     };
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
@@ -117,12 +140,29 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         addr.do_send(Shutdown);
     }
     tokio::time::sleep(SHUTDOWN_GRACE).await;
+    if let Some(store) = &so_store {
+        if let Err(e) = store.flush().await {
+            warn!(error = %e, "flushing the SharedObject store failed");
+        }
+    }
     http_handle.stop(true).await;
     for arbiter in arbiters {
         arbiter.stop();
     }
     info!("stopped");
     Ok(())
+}
+
+/// SharedObject bounds from `[shared_objects]` and `[limits]`.
+fn so_limits(settings: &Settings) -> SharedObjectLimits {
+    let so = &settings.shared_objects;
+    SharedObjectLimits {
+        max_slots: so.max_slots,
+        max_slot_bytes: so.max_slot_bytes,
+        max_ops_per_message: settings.limits.so_max_events_per_message,
+        history: so.history,
+        ..SharedObjectLimits::default()
+    }
 }
 
 /// Connection timing from the `[rtmp]` settings (0 disables ping and idle).

@@ -151,3 +151,67 @@ pub struct PlayerEvicted {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
+// ---- shared objects ----
+
+/// A connection subscribed to a SharedObject, as its actor sees it.
+#[derive(Clone)]
+pub struct SoSubscriber {
+    /// The connection's id (unique on this node).
+    pub conn_id: u64,
+    /// Where the object's messages go.
+    pub deliver: Recipient<SoDeliver>,
+    /// Bytes the connection has handed to its socket writer and not yet
+    /// written: the object stops sending deltas to a subscriber whose backlog
+    /// is too large and resyncs it once it drains.
+    pub backlog: Arc<std::sync::atomic::AtomicUsize>,
+    /// The application, for the write/delete/send hooks (`None`: allow all).
+    pub application: Option<Arc<dyn crate::app::Application>>,
+    /// The client, for the hooks.
+    pub client: Option<Arc<crate::app::ClientInfo>>,
+}
+
+/// SharedObjects registry: `subscriber` uses `key`, holding `version` (0 =
+/// no local copy). Answers the object's actor (the Use is already in its
+/// mailbox, so requests sent to it next are ordered after it).
+#[derive(Message)]
+#[rtype(result = "Result<Addr<crate::actors::shared_object::SharedObjectActor>, String>")]
+pub struct UseSharedObject {
+    /// The object.
+    pub key: crate::app::SharedObjectRef,
+    /// Who.
+    pub subscriber: SoSubscriber,
+    /// The client's version of the object.
+    pub version: u32,
+}
+
+/// SharedObjects registry: the connection stops using `key` (Release or
+/// disconnect).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseSharedObject {
+    /// The object.
+    pub key: crate::app::SharedObjectRef,
+    /// The connection.
+    pub conn_id: u64,
+}
+
+/// SharedObjectActor: one client message's operations, applied atomically.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChangeSharedObject {
+    /// The writer.
+    pub conn_id: u64,
+    /// The operations, in message order.
+    pub ops: Vec<crate::sharedobject::Operation>,
+}
+
+/// ConnectionActor: send this SharedObject message to the client.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct SoDeliver {
+    /// The message (shared by every subscriber that gets it).
+    pub message: Arc<crate::protocol::shared_object::SharedObjectMessage>,
+    /// The object dropped this subscriber (it failed to load): forget it.
+    pub ended: bool,
+}

@@ -6,4 +6,6 @@
 pub mod connection;
 pub mod messages;
 pub mod registry;
+pub mod shared_object;
+pub mod shared_objects;
 pub mod stream;

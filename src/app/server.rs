@@ -3,16 +3,135 @@
 
 use std::sync::Arc;
 
+use actix::Addr;
+
+use crate::actors::shared_object::{AdminAnswer, AdminOp, SoApiError, SoSnapshot};
+use crate::actors::shared_objects::{
+    AdminSharedObject, ListSharedObjects, SharedObjectsActor, SoSummary,
+};
+use crate::app::SharedObjectRef;
+use crate::protocol::amf::AmfValue;
+use crate::sharedobject::Operation;
+
 /// A cheap, cloneable handle to the running node.
 #[derive(Clone)]
 pub struct Server {
     /// This node's id.
     pub(crate) node_id: Arc<str>,
+    /// The SharedObject registry (`None` in handles built without a node).
+    pub(crate) shared_objects: Option<Addr<SharedObjectsActor>>,
 }
 
 impl Server {
     /// This node's id.
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+}
+
+/// SharedObjects, server side: changes made here reach subscribers like any
+/// client change (same order, same persistence; a persistent change is
+/// durable when the call returns).
+impl Server {
+    async fn so_admin(&self, so: &SharedObjectRef, op: AdminOp) -> Result<AdminAnswer, SoApiError> {
+        let registry = self
+            .shared_objects
+            .as_ref()
+            .ok_or(SoApiError::Unavailable)?;
+        registry
+            .send(AdminSharedObject {
+                key: so.clone(),
+                op,
+            })
+            .await
+            .unwrap_or(Err(SoApiError::Unavailable))
+    }
+
+    async fn so_apply(&self, so: &SharedObjectRef, ops: Vec<Operation>) -> Result<u32, SoApiError> {
+        match self.so_admin(so, AdminOp::Apply(ops)).await? {
+            AdminAnswer::Applied { version } => Ok(version),
+            AdminAnswer::Snapshot(s) => Ok(s.version),
+        }
+    }
+
+    /// The object's version and slots.
+    ///
+    /// # Errors
+    /// [`SoApiError::NotFound`] for an object that does not exist;
+    /// [`SoApiError::Store`] when a persistent one cannot be loaded.
+    pub async fn shared_object(&self, so: &SharedObjectRef) -> Result<SoSnapshot, SoApiError> {
+        match self.so_admin(so, AdminOp::Get).await? {
+            AdminAnswer::Snapshot(s) => Ok(s),
+            AdminAnswer::Applied { .. } => Err(SoApiError::Unavailable),
+        }
+    }
+
+    /// Every SharedObject of the node (live ones, and stored ones not
+    /// loaded).
+    ///
+    /// # Errors
+    /// [`SoApiError::Unavailable`] when the node is stopping.
+    pub async fn list_shared_objects(&self) -> Result<Vec<SoSummary>, SoApiError> {
+        let registry = self
+            .shared_objects
+            .as_ref()
+            .ok_or(SoApiError::Unavailable)?;
+        registry
+            .send(ListSharedObjects)
+            .await
+            .map_err(|_| SoApiError::Unavailable)
+    }
+
+    /// Sets slots atomically (a persistent object is created if needed);
+    /// returns the new version.
+    ///
+    /// # Errors
+    /// [`SoApiError::NotFound`] for a non-persistent object nobody uses;
+    /// [`SoApiError::Refused`] over a limit; [`SoApiError::Store`].
+    pub async fn set_slots(
+        &self,
+        so: &SharedObjectRef,
+        slots: Vec<(String, AmfValue)>,
+    ) -> Result<u32, SoApiError> {
+        let pairs = slots.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self.so_apply(so, vec![Operation::Set(pairs)]).await
+    }
+
+    /// Removes slots; returns the new version.
+    ///
+    /// # Errors
+    /// As [`set_slots`](Self::set_slots).
+    pub async fn delete_slots(
+        &self,
+        so: &SharedObjectRef,
+        slots: Vec<String>,
+    ) -> Result<u32, SoApiError> {
+        let names = slots.into_iter().map(Into::into).collect();
+        self.so_apply(so, vec![Operation::Remove(names)]).await
+    }
+
+    /// Removes every slot (subscribers get a Clear); returns the new version.
+    ///
+    /// # Errors
+    /// As [`set_slots`](Self::set_slots).
+    pub async fn clear_shared_object(&self, so: &SharedObjectRef) -> Result<u32, SoApiError> {
+        self.so_apply(so, vec![Operation::Clear]).await
+    }
+
+    /// `SharedObject.send(method, ...args)` to every subscriber.
+    ///
+    /// # Errors
+    /// As [`set_slots`](Self::set_slots).
+    pub async fn send_shared_object(
+        &self,
+        so: &SharedObjectRef,
+        method: &str,
+        args: Vec<AmfValue>,
+    ) -> Result<(), SoApiError> {
+        let op = Operation::Send {
+            method: method.into(),
+            args,
+        };
+        self.so_apply(so, vec![op]).await.map(|_| ())
     }
 }

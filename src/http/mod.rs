@@ -1,6 +1,8 @@
 //! The HTTP side of a node: health, Prometheus metrics, and the admin lists of
 //! streams and connections.
 
+pub mod shared_objects;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,5 +73,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(health)
         .service(metrics)
         .service(streams)
-        .service(connections);
+        .service(connections)
+        .configure(shared_objects::routes);
 }

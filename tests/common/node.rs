@@ -48,7 +48,13 @@ impl Node {
                 "127.0.0.1:0",
                 "--data-dir",
             ])
-            .arg(&data.0);
+            // A test that restarts a node on one store passes its directory
+            // as `FERROCAST__STORE__DATA_DIR` (the flag would override it).
+            .arg(
+                env.iter()
+                    .find(|(k, _)| *k == "FERROCAST__STORE__DATA_DIR")
+                    .map_or(data.0.clone(), |(_, v)| std::path::PathBuf::from(v)),
+            );
         if let Some(toml) = config {
             let path = data.0.join("ferrocast.toml");
             std::fs::write(&path, toml).expect("write config");
@@ -158,6 +164,12 @@ impl Node {
             "no log line with {needle:?} within {limit:?}:\n{}",
             self.log()
         );
+    }
+
+    /// Kills the node with SIGKILL (`kill -9`) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns whether it exited 0.

@@ -23,6 +23,7 @@ use crate::app::{Application, ClientInfo, Server};
 use crate::directory::Directory;
 
 mod playback;
+mod shared_objects;
 mod timers;
 mod writer;
 
@@ -33,6 +34,7 @@ use crate::protocol::command::{status, StatusInfo};
 use crate::protocol::session::{
     ConnectAccept, MediaKind, PlayAccept, ServerSession, SessionConfig, SessionError, SessionEvent,
 };
+pub use shared_objects::SharedObjectDeps;
 pub use timers::ConnectionTiming;
 use timers::TIMER_TICK;
 use writer::Outbox;
@@ -62,6 +64,8 @@ pub struct ConnectionDeps {
     pub live: LiveConnections,
     /// The handle application hooks get (calls, broadcasts, SharedObjects).
     pub server: Server,
+    /// The SharedObject registry and per-connection bound.
+    pub shared_objects: SharedObjectDeps,
 }
 
 /// The node's open connections by id.
@@ -98,6 +102,7 @@ pub struct ConnectionActor {
     application: Option<Arc<dyn Application>>,
     /// Who this client is (set when connect is accepted).
     client: Option<Arc<ClientInfo>>,
+    shared_objects: shared_objects::SharedObjectUses,
 }
 
 impl ConnectionActor {
@@ -132,6 +137,7 @@ impl ConnectionActor {
                 playing: HashMap::new(),
                 application: None,
                 client: None,
+                shared_objects: Default::default(),
             }
         })
     }
@@ -331,6 +337,9 @@ impl ConnectionActor {
                 );
                 self.session.send_status(stream_id, &info)?;
             }
+            SessionEvent::SharedObjectReceived { message, .. } => {
+                self.on_shared_object(message, ctx)?;
+            }
             SessionEvent::CallReceived {
                 transaction_id,
                 name,
@@ -442,6 +451,7 @@ impl Actor for ConnectionActor {
         for stream_id in ids {
             self.stop_stream(stream_id);
         }
+        self.release_all_shared_objects();
         self.deps.metrics.connections.dec();
         self.deps.directory.connection_closed(self.id);
         self.deps

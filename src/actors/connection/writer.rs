@@ -42,6 +42,12 @@ impl Outbox {
         let _ = self.tx.send(segment);
     }
 
+    /// The shared count of bytes queued and not yet written (SharedObjects
+    /// watch it to notice a slow subscriber).
+    pub(super) fn backlog(&self) -> super::shared_objects::Backlog {
+        self.in_flight.clone()
+    }
+
     /// Whether media may be drained now; if not, arranges a `WriterDrained`.
     pub(super) fn ready_for_media(&self) -> bool {
         if self.in_flight.load(Ordering::Acquire) < WRITE_HIGH_WATERMARK {

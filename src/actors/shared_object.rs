@@ -1,0 +1,536 @@
+//! One actor per SharedObject (scope, name, persistence): holds the
+//! [`SharedObjectState`], its subscribers, and the ordered outgoing queue.
+//!
+//! - Inputs (Use, Release, client messages, admin calls) are processed
+//!   strictly in arrival order: one total order of changes that every
+//!   subscriber sees.
+//! - A persistent object loads from the store before it processes anything
+//!   (inputs wait in `inbox`), and commits every accepted change. Outgoing
+//!   messages go through one FIFO queue; an entry whose change was committed
+//!   is released only once that commit resolved, and nothing passes an
+//!   unreleased entry. So the writer's Success (and every subscriber's view)
+//!   only ever shows durable changes, while the actor keeps accepting input
+//!   and the store group-commits.
+//! - A failed commit: the writer of that change — and of every change queued
+//!   after it — gets `SharedObject.Flush.Failed` (never a fake Success), the
+//!   actor reloads the object from the store (the version never goes back)
+//!   and sends every subscriber a full resync.
+//! - A slow subscriber (socket backlog over [`LAG_HIGH_BYTES`]) stops getting
+//!   deltas and sends; once its backlog is under [`LAG_LOW_BYTES`] it is
+//!   caught up by deltas from the history, or by a full resync.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use tracing::{debug, info, warn};
+
+use super::messages::{ChangeSharedObject, SoDeliver, SoSubscriber};
+use crate::app::{Application, ClientInfo, SharedObjectRef};
+use crate::metrics::Metrics;
+use crate::protocol::shared_object::SharedObjectMessage;
+use crate::sharedobject::{
+    codes, status_event, Accepted, AllowAll, Permissions, SharedObjectLimits, SharedObjectState,
+};
+use crate::store::{SoCommit, SoKey, SoStore, StoreError};
+
+mod admin;
+mod queue;
+
+pub use admin::{AdminAnswer, AdminOp, AdminReply, AdminRequest, SoApiError, SoInfo, SoSnapshot};
+use queue::{Entry, EntryKind};
+
+/// Socket backlog (bytes) above which a subscriber stops getting deltas.
+pub const LAG_HIGH_BYTES: usize = 1024 * 1024;
+/// Backlog below which a lagging subscriber is caught up.
+pub const LAG_LOW_BYTES: usize = 64 * 1024;
+/// How often lagging subscribers are checked.
+const LAG_CHECK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lag {
+    /// Gets every message.
+    Live,
+    /// Behind: gets nothing until caught up.
+    Lagging,
+    /// A sync for it is queued: skipped until that entry is released.
+    Syncing,
+}
+
+struct Subscriber {
+    info: SoSubscriber,
+    /// The version of the last state message delivered.
+    version: u32,
+    lag: Lag,
+}
+
+/// One SharedObject.
+pub struct SharedObjectActor {
+    key: SharedObjectRef,
+    limits: SharedObjectLimits,
+    /// `Some` for persistent objects.
+    store: Option<Arc<dyn SoStore>>,
+    metrics: Arc<Metrics>,
+    /// What the registry lists.
+    info: Arc<Mutex<SoInfo>>,
+    /// `None` while loading or reloading.
+    state: Option<SharedObjectState>,
+    /// Inputs that arrived while loading.
+    inbox: VecDeque<Input>,
+    subscribers: HashMap<u64, Subscriber>,
+    outgoing: VecDeque<Entry>,
+    /// Commits issued so far (sequence numbers start at 1).
+    issued: u64,
+    /// Every commit up to this one succeeded.
+    durable: u64,
+    /// Resolved commits above `durable`.
+    resolved: BTreeSet<u64>,
+    /// The first failed commit, until the reload.
+    failed_from: Option<u64>,
+    /// A load from the store is under way.
+    loading: bool,
+    /// Commits issued and not resolved.
+    outstanding: usize,
+    lag_timer: Option<SpawnHandle>,
+}
+
+/// An input, buffered while the state is loading.
+pub(super) enum Input {
+    Subscribe(SoSubscriber, u32),
+    Unsubscribe(u64),
+    Change(ChangeSharedObject),
+    Admin(AdminRequest),
+}
+
+impl SharedObjectActor {
+    /// A new actor; persistent objects (`store` given) load first.
+    pub fn new(
+        key: SharedObjectRef,
+        limits: SharedObjectLimits,
+        store: Option<Arc<dyn SoStore>>,
+        metrics: Arc<Metrics>,
+        info: Arc<Mutex<SoInfo>>,
+    ) -> Self {
+        let state = store
+            .is_none()
+            .then(|| SharedObjectState::new(key.name.as_str(), false, limits));
+        Self {
+            key,
+            limits,
+            store,
+            metrics,
+            info,
+            state,
+            inbox: VecDeque::new(),
+            subscribers: HashMap::new(),
+            outgoing: VecDeque::new(),
+            issued: 0,
+            durable: 0,
+            resolved: BTreeSet::new(),
+            failed_from: None,
+            outstanding: 0,
+            loading: false,
+            lag_timer: None,
+        }
+    }
+
+    fn store_key(&self) -> SoKey {
+        SoKey {
+            scope: self.key.scope.clone(),
+            name: self.key.name.clone(),
+        }
+    }
+
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        if self.loading {
+            return;
+        }
+        self.loading = true;
+        let key = self.store_key();
+        async move { store.load(&key).await }
+            .into_actor(self)
+            .map(|result, act, ctx| act.loaded(result, ctx))
+            .spawn(ctx);
+    }
+
+    fn loaded(
+        &mut self,
+        result: Result<Option<crate::store::StoredObject>, StoreError>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.loading = false;
+        let name = self.key.name.as_str();
+        let state = match result {
+            Ok(None) => Ok(SharedObjectState::new(name, true, self.limits)),
+            Ok(Some(stored)) => {
+                SharedObjectState::from_stored(name, self.limits, stored).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match state {
+            Ok(mut state) => {
+                let reload = self.failed_from.take().is_some();
+                if let Some(old) = &self.state_before_reload() {
+                    state.raise_version(*old);
+                }
+                self.state = Some(state);
+                if reload {
+                    self.metrics.so_resyncs.add(self.subscribers.len() as u64);
+                    let ids: Vec<u64> = self.subscribers.keys().copied().collect();
+                    for id in ids {
+                        self.queue_sync(id, None);
+                    }
+                }
+                self.publish_info();
+                while let Some(input) = self.inbox.pop_front() {
+                    self.input(input, ctx);
+                    if self.state.is_none() {
+                        break;
+                    }
+                }
+                self.release(ctx);
+            }
+            Err(reason) => {
+                warn!(so = %self.key.name, scope = %self.key.scope, %reason, "cannot load SharedObject");
+                let message = Arc::new(SharedObjectMessage {
+                    events: vec![status_event(codes::OBJECT_CREATION_FAILED)],
+                    ..SharedObjectMessage::new(name, 0, true)
+                });
+                for sub in self.subscribers.values() {
+                    sub.info.deliver.do_send(SoDeliver {
+                        message: message.clone(),
+                        ended: true,
+                    });
+                }
+                for input in self.inbox.drain(..) {
+                    if let Input::Admin(request) = input {
+                        let _ = request.reply.send(Err(SoApiError::Store(reason.clone())));
+                    }
+                }
+                self.subscribers.clear();
+                self.info.lock().unwrap_or_else(|p| p.into_inner()).failed = true;
+                ctx.stop();
+            }
+        }
+    }
+
+    /// The version subscribers saw before a reload (kept in the info cell).
+    fn state_before_reload(&self) -> Option<u32> {
+        Some(self.info.lock().unwrap_or_else(|p| p.into_inner()).version)
+    }
+
+    pub(super) fn input(&mut self, input: Input, ctx: &mut Context<Self>) {
+        if self.state.is_none() {
+            self.inbox.push_back(input);
+            return;
+        }
+        match input {
+            Input::Subscribe(sub, version) => self.subscribe(sub, version),
+            Input::Unsubscribe(conn_id) => {
+                self.subscribers.remove(&conn_id);
+            }
+            Input::Change(change) => self.change(change, ctx),
+            Input::Admin(request) => self.admin(request, ctx),
+        }
+        self.publish_info();
+        self.release(ctx);
+    }
+
+    fn subscribe(&mut self, info: SoSubscriber, version: u32) {
+        let conn_id = info.conn_id;
+        self.subscribers.insert(
+            conn_id,
+            Subscriber {
+                info,
+                version: 0,
+                lag: Lag::Syncing,
+            },
+        );
+        self.queue_sync(conn_id, Some(version));
+    }
+
+    /// Queues a sync for one subscriber: the Use answer (`use_version`
+    /// given) or a catch-up from what it last got.
+    fn queue_sync(&mut self, conn_id: u64, use_version: Option<u32>) {
+        let (Some(state), Some(sub)) = (&self.state, self.subscribers.get_mut(&conn_id)) else {
+            return;
+        };
+        let messages = match use_version {
+            Some(v) => state.use_sync(v),
+            None if sub.lag == Lag::Syncing && sub.version == 0 => state.use_sync(0),
+            None => {
+                let plan = state.catch_up(sub.version);
+                if plan.is_full() {
+                    self.metrics.so_resyncs.add(1);
+                }
+                plan.into_messages()
+            }
+        };
+        sub.lag = Lag::Syncing;
+        let version = state.version();
+        self.outgoing.push_back(Entry {
+            gate: self.issued,
+            kind: EntryKind::Sync {
+                conn_id,
+                version,
+                messages: messages.into_iter().map(Arc::new).collect(),
+            },
+        });
+    }
+
+    fn change(&mut self, change: ChangeSharedObject, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subscribers.get(&change.conn_id) else {
+            debug!(so = %self.key.name, conn_id = change.conn_id, "change from a non-subscriber ignored");
+            return;
+        };
+        let (application, client) = (sub.info.application.clone(), sub.info.client.clone());
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let before = state.version();
+        let result = match (&application, &client) {
+            (Some(app), Some(client)) => {
+                let perms = AppPermissions {
+                    app: app.as_ref(),
+                    client,
+                    so: &self.key,
+                };
+                state.apply(&change.ops, &perms, true)
+            }
+            _ => state.apply(&change.ops, &AllowAll, true),
+        };
+        match result {
+            Ok(accepted) => {
+                let bumped = accepted.version != before;
+                self.accepted(accepted, bumped, Some(change.conn_id), None, ctx);
+            }
+            Err(refusal) => {
+                self.metrics.so_changes_refused.add(1);
+                debug!(so = %self.key.name, conn_id = change.conn_id, %refusal, "SharedObject change refused");
+                let message = state.message(state.version(), vec![refusal.to_event()]);
+                self.outgoing.push_back(Entry {
+                    gate: self.issued,
+                    kind: EntryKind::Direct {
+                        conn_id: change.conn_id,
+                        message: Arc::new(message),
+                    },
+                });
+            }
+        }
+    }
+
+    /// Commits (persistent objects) and queues the outputs of an accepted
+    /// change.
+    fn accepted(
+        &mut self,
+        accepted: Accepted,
+        bumped: bool,
+        writer: Option<u64>,
+        reply: Option<AdminReply>,
+        ctx: &mut Context<Self>,
+    ) {
+        if bumped {
+            self.metrics.so_changes_applied.add(1);
+        }
+        let gate = match (&self.store, accepted.changes.is_empty()) {
+            (Some(store), false) => {
+                self.issued += 1;
+                self.outstanding += 1;
+                let seq = self.issued;
+                let commit = store.commit(SoCommit {
+                    key: self.store_key(),
+                    version: accepted.version,
+                    changes: accepted.store_changes(),
+                });
+                commit
+                    .into_actor(self)
+                    .map(move |result, act, ctx| act.committed(seq, result, ctx))
+                    .spawn(ctx);
+                seq
+            }
+            _ => self.issued,
+        };
+        self.outgoing.push_back(Entry {
+            gate,
+            kind: EntryKind::Change {
+                writer,
+                version: accepted.version,
+                bumped,
+                for_writer: accepted.for_writer.map(Arc::new),
+                for_others: accepted.for_others.map(Arc::new),
+                reply,
+            },
+        });
+    }
+
+    fn committed(&mut self, seq: u64, result: Result<(), StoreError>, ctx: &mut Context<Self>) {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        match result {
+            Ok(()) => {
+                self.resolved.insert(seq);
+                while self.resolved.remove(&(self.durable + 1)) {
+                    self.durable += 1;
+                }
+            }
+            Err(e) => {
+                warn!(so = %self.key.name, scope = %self.key.scope, seq, error = %e, "SharedObject commit failed: reloading from the store");
+                if self.failed_from.is_none_or(|f| seq < f) {
+                    self.failed_from = Some(seq);
+                }
+                // Inputs wait until the object is reloaded.
+                self.state = None;
+            }
+        }
+        self.release(ctx);
+    }
+
+    fn admin(&mut self, request: AdminRequest, ctx: &mut Context<Self>) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let snapshot_version = state.version();
+        match request.op {
+            AdminOp::Get => {
+                let snapshot = SoSnapshot {
+                    version: state.version(),
+                    slots: state
+                        .slots()
+                        .iter()
+                        .map(|(k, s)| (k.to_string(), s.value.clone()))
+                        .collect(),
+                    subscribers: self.subscribers.len(),
+                    exists: state.version() > 0
+                        || !state.slots().is_empty()
+                        || !self.subscribers.is_empty(),
+                };
+                self.outgoing.push_back(Entry {
+                    gate: self.issued,
+                    kind: EntryKind::Reply {
+                        reply: request.reply,
+                        answer: AdminAnswer::Snapshot(snapshot),
+                    },
+                });
+            }
+            AdminOp::Apply(ops) => match state.apply(&ops, &AllowAll, false) {
+                Ok(accepted) => {
+                    let bumped = accepted.version != snapshot_version;
+                    self.accepted(accepted, bumped, None, Some(request.reply), ctx);
+                }
+                Err(refusal) => {
+                    self.metrics.so_changes_refused.add(1);
+                    let _ = request.reply.send(Err(SoApiError::Refused(refusal)));
+                }
+            },
+        }
+    }
+
+    fn publish_info(&self) {
+        let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = &self.state {
+            info.version = state.version();
+            info.slots = state.slots().len();
+        }
+        info.subscribers = self.subscribers.len();
+    }
+}
+
+/// The application's hooks bound to one client and object.
+struct AppPermissions<'a> {
+    app: &'a dyn Application,
+    client: &'a ClientInfo,
+    so: &'a SharedObjectRef,
+}
+
+impl Permissions for AppPermissions<'_> {
+    fn may_write(&self, slot: &str) -> bool {
+        self.app.on_shared_object_write(self.client, self.so, slot)
+    }
+    fn may_delete(&self, slot: &str) -> bool {
+        self.app.on_shared_object_delete(self.client, self.so, slot)
+    }
+    fn may_send(&self, method: &str, args: &[crate::protocol::amf::AmfValue]) -> bool {
+        self.app
+            .on_shared_object_send(self.client, self.so, method, args)
+    }
+}
+
+/// SharedObjectActor (from the registry): a subscriber joins.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Subscribe {
+    pub(crate) subscriber: SoSubscriber,
+    pub(crate) version: u32,
+}
+
+/// SharedObjectActor (from the registry): a subscriber left.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Unsubscribe {
+    pub(crate) conn_id: u64,
+}
+
+/// SharedObjectActor (from the registry): nobody uses it any more; stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct StopSharedObject;
+
+impl Actor for SharedObjectActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.so_live.inc();
+        if self.store.is_some() {
+            self.load(ctx);
+        }
+        debug!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject started");
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.metrics.so_live.dec();
+        info!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject stopped");
+    }
+}
+
+impl Handler<Subscribe> for SharedObjectActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) {
+        self.input(Input::Subscribe(msg.subscriber, msg.version), ctx);
+    }
+}
+
+impl Handler<Unsubscribe> for SharedObjectActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) {
+        self.input(Input::Unsubscribe(msg.conn_id), ctx);
+    }
+}
+
+impl Handler<ChangeSharedObject> for SharedObjectActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChangeSharedObject, ctx: &mut Context<Self>) {
+        self.input(Input::Change(msg), ctx);
+    }
+}
+
+impl Handler<AdminRequest> for SharedObjectActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AdminRequest, ctx: &mut Context<Self>) {
+        self.input(Input::Admin(msg), ctx);
+    }
+}
+
+impl Handler<StopSharedObject> for SharedObjectActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopSharedObject, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

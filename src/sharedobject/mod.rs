@@ -1,0 +1,196 @@
+//! The pure core of a remote SharedObject: its slots and version, applying one
+//! client message atomically, the events every subscriber gets, the initial
+//! sync, a bounded history for catching up, and the store value codec.
+//!
+//! No actix, tokio or clock here (like [`crate::fanout`]): the
+//! `SharedObjectActor` holds a [`SharedObjectState`], feeds it requests in
+//! arrival order and routes the [`Accepted`] outputs. See
+//! `docs/shared-objects.md` for the sequences this produces.
+//!
+//! - One accepted message that changes or removes slots is **one version**
+//!   (several pairs in it share the bump); a message that only sends
+//!   (`SharedObject.send`) does not bump the version.
+//! - A message is validated completely (permissions, limits) before anything
+//!   is applied: it is applied whole or not at all. A refused message leaves
+//!   the object as it was and answers the writer one Status event
+//!   ([`Refusal`]).
+
+pub mod codec;
+mod state;
+mod sync;
+
+pub use state::{Accepted, SharedObjectState, Slot, SlotChange};
+pub use sync::{Delta, SyncPlan};
+
+use bytestring::ByteString;
+
+use crate::protocol::amf::AmfValue;
+use crate::protocol::shared_object::SharedObjectEvent;
+
+/// Status codes sent in Status events (FMS names where FMS has one).
+pub mod codes {
+    /// The application refused a write, delete or send.
+    pub const NO_WRITE_ACCESS: &str = "SharedObject.NoWriteAccess";
+    /// The application refused the Use.
+    pub const NO_READ_ACCESS: &str = "SharedObject.NoReadAccess";
+    /// The object could not be created or loaded, or the connection uses
+    /// too many objects (`max_per_connection`).
+    pub const OBJECT_CREATION_FAILED: &str = "SharedObject.ObjectCreationFailed";
+    /// A slot value over `max_slot_bytes`, or one that cannot be encoded.
+    pub const BAD_VALUE: &str = "SharedObject.BadValue";
+    /// The change would leave more than `max_slots` slots.
+    pub const SLOT_LIMIT: &str = "SharedObject.SlotLimit";
+    /// More operations (pairs, names, sends) in one message than
+    /// `so_max_events_per_message`.
+    pub const EVENT_LIMIT: &str = "SharedObject.EventLimit";
+    /// A persistent change could not be stored: it was not applied.
+    pub const FLUSH_FAILED: &str = "SharedObject.Flush.Failed";
+    /// Level of every error Status event.
+    pub const LEVEL_ERROR: &str = "error";
+}
+
+/// Bounds of one object (from `[shared_objects]` and `[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedObjectLimits {
+    /// Most slots.
+    pub max_slots: usize,
+    /// Largest slot value, in bytes of its stored encoding ([`codec`]).
+    pub max_slot_bytes: usize,
+    /// Most operations (slot pairs + removed names + sends) in one message.
+    pub max_ops_per_message: usize,
+    /// Accepted changes kept for catching subscribers up.
+    pub history: usize,
+    /// Bytes of Change events packed into one sync message.
+    pub sync_budget_bytes: usize,
+}
+
+impl Default for SharedObjectLimits {
+    fn default() -> Self {
+        Self {
+            max_slots: 10_000,
+            max_slot_bytes: 64 * 1024,
+            max_ops_per_message: 1024,
+            history: 1024,
+            sync_budget_bytes: DEFAULT_SYNC_BUDGET_BYTES,
+        }
+    }
+}
+
+/// Default bytes of slot data in one sync message (the chunk layer splits it).
+pub const DEFAULT_SYNC_BUDGET_BYTES: usize = 64 * 1024;
+
+/// What the writer may do: the application's SharedObject hooks, bound to
+/// one client and object by the caller.
+pub trait Permissions {
+    /// May the writer set `slot`?
+    fn may_write(&self, slot: &str) -> bool;
+    /// May the writer remove `slot`?
+    fn may_delete(&self, slot: &str) -> bool;
+    /// May the writer `send(method, args)`?
+    fn may_send(&self, method: &str, args: &[AmfValue]) -> bool;
+}
+
+/// Everything is allowed (server-side changes, applications without hooks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Permissions for AllowAll {
+    fn may_write(&self, _: &str) -> bool {
+        true
+    }
+    fn may_delete(&self, _: &str) -> bool {
+        true
+    }
+    fn may_send(&self, _: &str, _: &[AmfValue]) -> bool {
+        true
+    }
+}
+
+/// One operation of a request, in message order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// Set these slots.
+    Set(Vec<(ByteString, AmfValue)>),
+    /// Remove these slots (absent ones are ignored).
+    Remove(Vec<ByteString>),
+    /// `SharedObject.send(method, ...args)`.
+    Send {
+        /// The handler name.
+        method: ByteString,
+        /// Its arguments.
+        args: Vec<AmfValue>,
+    },
+    /// Remove every slot (server side only).
+    Clear,
+}
+
+impl Operation {
+    /// The request operations of a client message's events, in order:
+    /// RequestChange, RequestRemove and SendMessage. Everything else (Use and
+    /// Release are handled by the caller; server-to-client and unknown types)
+    /// is skipped.
+    pub fn from_events(events: &[SharedObjectEvent]) -> Vec<Operation> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                SharedObjectEvent::RequestChange(pairs) => Some(Operation::Set(pairs.clone())),
+                SharedObjectEvent::RequestRemove(names) => Some(Operation::Remove(names.clone())),
+                SharedObjectEvent::SendMessage { method, args } => Some(Operation::Send {
+                    method: method.clone(),
+                    args: args.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many operations this counts for against `max_ops_per_message`.
+    fn weight(&self) -> usize {
+        match self {
+            Operation::Set(pairs) => pairs.len().max(1),
+            Operation::Remove(names) => names.len().max(1),
+            Operation::Send { .. } | Operation::Clear => 1,
+        }
+    }
+
+    /// Whether it changes slots (and so bumps the version).
+    fn changes_slots(&self) -> bool {
+        !matches!(self, Operation::Send { .. })
+    }
+}
+
+/// Why a message was refused: the writer gets one Status event with this
+/// code; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct Refusal {
+    /// The Status code (one of [`codes`]).
+    pub code: &'static str,
+    /// What was wrong (logs and the admin API).
+    pub description: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// The Status event for the writer.
+    pub fn to_event(&self) -> SharedObjectEvent {
+        status_event(self.code)
+    }
+}
+
+/// A Status error event with `code`.
+pub fn status_event(code: &str) -> SharedObjectEvent {
+    SharedObjectEvent::Status {
+        code: code.into(),
+        level: codes::LEVEL_ERROR.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

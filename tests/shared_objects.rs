@@ -1,0 +1,399 @@
+//! Remote SharedObjects over the real `ferrocast` binary with
+//! `ferrocast::client`: sync on Use, convergence of concurrent AMF0 and AMF3
+//! writers (checked against the admin API), send order, removes, atomic
+//! multi-slot writes, limits, malformed messages, non-persistent lifetime,
+//! persistence across a graceful restart and `kill -9`, the admin API.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use common::node::Node;
+use common::process::TempDir;
+use common::raw_client;
+use ferrocast::client::{Client, ConnectOptions, RemoteSharedObject, SoEvent};
+use ferrocast::protocol::amf::AmfValue;
+use ferrocast::protocol::chunk::{ChunkEncoder, RawMessage};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn client(node: &Node, amf3: bool) -> Client {
+    let options = if amf3 {
+        ConnectOptions::amf3()
+    } else {
+        ConnectOptions::default()
+    };
+    Client::connect(&node.url("live/room1"), options)
+        .await
+        .expect("connect")
+        .0
+}
+
+/// An HTTP request on the admin API; returns (status, body).
+fn http(node: &Node, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(&node.http).expect("connect to HTTP");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        node.http,
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("HTTP response");
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn admin_object(node: &Node, name: &str, persistent: bool) -> (u16, serde_json::Value) {
+    let (status, body) = node.get(&format!(
+        "/api/shared-objects/live%2Froom1/{name}?persistent={persistent}"
+    ));
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn wait_slot(so: &RemoteSharedObject, slot: &str, value: AmfValue) {
+    so.wait_until(|r| r.get(slot) == Some(&value), LIMIT)
+        .await
+        .unwrap_or_else(|e| panic!("slot {slot} never became {value:?}: {e}"));
+}
+
+async fn next_status(so: &mut RemoteSharedObject) -> String {
+    loop {
+        match tokio::time::timeout(LIMIT, so.next_event()).await {
+            Ok(Some(SoEvent::Status { code, .. })) => return code,
+            Ok(Some(_)) => {}
+            other => panic!("no status: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn use_gets_the_current_slots_and_amf0_and_amf3_clients_share_one_object() {
+    let node = Node::start();
+    let a0 = client(&node, false).await;
+    let a3 = client(&node, true).await;
+    let so0 = a0.shared_object("shared", false).await.expect("use");
+    so0.set("n", AmfValue::Number(1.5)).await.unwrap();
+    so0.set("s", AmfValue::string("hé")).await.unwrap();
+    wait_slot(&so0, "s", AmfValue::string("hé")).await;
+    let so3 = a3.shared_object("shared", false).await.expect("use");
+    assert_eq!(so3.get("n"), Some(AmfValue::Number(1.5)));
+    assert_eq!(so3.version(), so0.version());
+    so3.set(
+        "b",
+        AmfValue::ByteArray(bytes::Bytes::from_static(b"\x01\x02")),
+    )
+    .await
+    .unwrap();
+    wait_slot(
+        &so0,
+        "b",
+        AmfValue::strict_array([AmfValue::Number(1.0), AmfValue::Number(2.0)]),
+    )
+    .await;
+    so3.wait_until(|r| r.get("b").is_some(), LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        so3.get("b"),
+        Some(AmfValue::ByteArray(bytes::Bytes::from_static(b"\x01\x02")))
+    );
+}
+
+#[tokio::test]
+async fn eight_concurrent_writers_converge_to_the_state_the_admin_api_shows() {
+    let node = Node::start();
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        clients.push(client(&node, i % 2 == 1).await);
+    }
+    let mut objects = Vec::new();
+    for c in &clients {
+        objects.push(c.shared_object("race", true).await.expect("use"));
+    }
+    const WRITES: usize = 20;
+    let mut tasks = Vec::new();
+    for (i, so) in objects.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for j in 0..WRITES {
+                so.set(&format!("c{i}_{j}"), AmfValue::Number(j as f64))
+                    .await
+                    .unwrap();
+                so.set("shared", AmfValue::string(format!("{i}:{j}")))
+                    .await
+                    .unwrap();
+            }
+            so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+                .await
+                .unwrap();
+            so
+        }));
+    }
+    let mut objects = Vec::new();
+    for t in tasks {
+        objects.push(t.await.unwrap());
+    }
+    let want_slots = 8 * WRITES + 1;
+    for so in &objects {
+        so.wait_until(|r| r.slots().len() == want_slots, LIMIT)
+            .await
+            .expect("every acknowledged write arrives");
+    }
+    let (status, json) = admin_object(&node, "race", true);
+    assert_eq!(status, 200, "{json}");
+    let version = json["version"].as_u64().unwrap() as u32;
+    assert_eq!(version, (8 * WRITES * 2) as u32);
+    for so in &objects {
+        so.wait_until(|r| r.version() == version, LIMIT)
+            .await
+            .unwrap();
+        assert_eq!(so.slots(), objects[0].slots());
+    }
+    assert_eq!(
+        json["slots"]["shared"].as_str(),
+        objects[0].get("shared").as_ref().and_then(AmfValue::as_str)
+    );
+    assert_eq!(json["slots"].as_object().unwrap().len(), want_slots);
+}
+
+#[tokio::test]
+async fn send_reaches_every_subscriber_including_the_sender_in_order() {
+    let node = Node::start();
+    let (a, b) = (client(&node, false).await, client(&node, true).await);
+    let mut sa = a.shared_object("chat", false).await.unwrap();
+    let mut sb = b.shared_object("chat", false).await.unwrap();
+    for i in 0..10 {
+        sa.send("say", vec![AmfValue::Number(f64::from(i))])
+            .await
+            .unwrap();
+    }
+    for so in [&mut sa, &mut sb] {
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            match tokio::time::timeout(LIMIT, so.next_event()).await {
+                Ok(Some(SoEvent::Message { method, args })) => {
+                    assert_eq!(method, "say");
+                    got.push(args[0].as_f64().unwrap());
+                }
+                Ok(Some(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, (0..10).map(f64::from).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn remove_set_many_atomicity_and_limits_give_status_errors_and_the_connection_stays_usable() {
+    let node = Node::start_with_env(&[
+        ("FERROCAST__SHARED_OBJECTS__MAX_SLOTS", "4"),
+        ("FERROCAST__SHARED_OBJECTS__MAX_SLOT_BYTES", "64"),
+        ("FERROCAST__SHARED_OBJECTS__MAX_PER_CONNECTION", "2"),
+    ]);
+    let (a, b) = (client(&node, false).await, client(&node, true).await);
+    let mut sa = a.shared_object("lim", false).await.unwrap();
+    let sb = b.shared_object("lim", false).await.unwrap();
+    sa.set_many(vec![
+        ("x".into(), AmfValue::Number(1.0)),
+        ("y".into(), AmfValue::Number(2.0)),
+    ])
+    .await
+    .unwrap();
+    wait_slot(&sb, "y", AmfValue::Number(2.0)).await;
+    sa.remove("x").await.unwrap();
+    sb.wait_until(|r| r.get("x").is_none(), LIMIT)
+        .await
+        .unwrap();
+
+    // One slot too large: the whole message is refused, nothing applied.
+    let big = AmfValue::string("z".repeat(200));
+    sa.set_many(vec![
+        ("ok".into(), AmfValue::Number(1.0)),
+        ("big".into(), big),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(next_status(&mut sa).await, "SharedObject.BadValue");
+    let many: Vec<(String, AmfValue)> = (0..5).map(|i| (format!("m{i}"), AmfValue::Null)).collect();
+    sa.set_many(many).await.unwrap();
+    assert_eq!(next_status(&mut sa).await, "SharedObject.SlotLimit");
+    let _other = a.shared_object("two", false).await.unwrap();
+    assert!(a.shared_object("three", false).await.is_err());
+
+    // Still usable.
+    sa.set("after", AmfValue::Boolean(true)).await.unwrap();
+    wait_slot(&sb, "after", AmfValue::Boolean(true)).await;
+    assert!(sb.get("ok").is_none() && sb.get("m0").is_none());
+}
+
+#[tokio::test]
+async fn a_malformed_shared_object_message_closes_only_the_offender() {
+    let node = Node::start();
+    let good = client(&node, false).await;
+    let so = good.shared_object("mal", false).await.unwrap();
+
+    let (mut sock, mut wire) = raw_client::handshake(&node.rtmp);
+    let mut encoder = ChunkEncoder::new();
+    raw_client::command(
+        &mut encoder,
+        &mut wire,
+        0,
+        raw_client::connect(&node.rtmp, "live/room1"),
+    );
+    // Name "mal", header, then an event that declares 100 bytes but has 2.
+    let mut body = BytesMut::new();
+    body.extend_from_slice(&[0, 3, b'm', b'a', b'l']);
+    body.extend_from_slice(&[0; 12]);
+    body.extend_from_slice(&[3, 0, 0, 0, 100, 0, 1]);
+    let raw = RawMessage {
+        csid: 3,
+        timestamp: 0,
+        type_id: 19,
+        stream_id: 0,
+        payload: body.freeze(),
+    };
+    encoder.encode(&raw, &mut wire).unwrap();
+    sock.write_all(&wire).unwrap();
+    assert!(
+        raw_client::closed_within(&mut sock, LIMIT),
+        "offender not closed"
+    );
+
+    so.set("still", AmfValue::Number(1.0)).await.unwrap();
+    wait_slot(&so, "still", AmfValue::Number(1.0)).await;
+}
+
+#[tokio::test]
+async fn a_non_persistent_object_vanishes_after_the_last_release_and_a_persistent_one_stays() {
+    let node = Node::start();
+    // (The client library uses one name once per connection.)
+    let (c1, c2) = (client(&node, false).await, client(&node, true).await);
+    let temp = c1.shared_object("same", false).await.unwrap();
+    let kept = c2.shared_object("same", true).await.unwrap();
+    temp.set("k", AmfValue::string("temp")).await.unwrap();
+    kept.set("k", AmfValue::string("kept")).await.unwrap();
+    wait_slot(&temp, "k", AmfValue::string("temp")).await;
+    wait_slot(&kept, "k", AmfValue::string("kept")).await;
+    // Distinct objects of one name.
+    assert_eq!(admin_object(&node, "same", false).1["slots"]["k"], "temp");
+    assert_eq!(admin_object(&node, "same", true).1["slots"]["k"], "kept");
+    temp.release().await.unwrap();
+    kept.release().await.unwrap();
+    let deadline = std::time::Instant::now() + LIMIT;
+    while admin_object(&node, "same", false).0 != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "non-persistent object still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(admin_object(&node, "same", true).1["slots"]["k"], "kept");
+    let (status, list) = node.get("/api/shared-objects");
+    assert_eq!(status, 200);
+    assert!(list.contains("\"name\":\"same\""), "{list}");
+}
+
+#[tokio::test]
+async fn admin_put_delete_clear_and_send_reach_subscribers() {
+    let node = Node::start();
+    let c = client(&node, true).await;
+    let mut so = c.shared_object("adm", true).await.unwrap();
+    let path = "/api/shared-objects/live%2Froom1/adm";
+    assert_eq!(
+        http(&node, "PUT", &format!("{path}/a"), r#"{"x": [1, 2]}"#).0,
+        200
+    );
+    so.wait_until(|r| r.get("a").is_some(), LIMIT)
+        .await
+        .unwrap();
+    assert!(so.get("a").unwrap().get("x").is_some());
+    assert_eq!(http(&node, "PUT", &format!("{path}/b"), "7").0, 200);
+    wait_slot(&so, "b", AmfValue::Number(7.0)).await;
+    assert_eq!(http(&node, "DELETE", &format!("{path}/b"), "").0, 200);
+    so.wait_until(|r| r.get("b").is_none(), LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(http(&node, "PUT", &format!("{path}/c"), "{bad").0, 400);
+    let (status, body) = http(
+        &node,
+        "POST",
+        &format!("{path}/send"),
+        r#"{"method": "hello", "args": ["w"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    loop {
+        match tokio::time::timeout(LIMIT, so.next_event()).await {
+            Ok(Some(SoEvent::Message { method, .. })) => {
+                assert_eq!(method, "hello");
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(http(&node, "DELETE", path, "").0, 200);
+    so.wait_until(|r| r.slots().is_empty(), LIMIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        node.get("/api/shared-objects/live%2Froom1/nothing?persistent=false")
+            .0,
+        404
+    );
+    assert_eq!(node.get("/api/shared-objects/live%2Froom1/nothing").0, 404);
+}
+
+async fn write_acknowledged(node: &Node, n: usize) {
+    let c = client(node, false).await;
+    let so = c.shared_object("durable", true).await.unwrap();
+    for i in 0..n {
+        so.set(&format!("k{i}"), AmfValue::Number(i as f64))
+            .await
+            .unwrap();
+    }
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
+}
+
+async fn check_present(node: &Node, n: usize) {
+    let c = client(node, true).await;
+    let so = c.shared_object("durable", true).await.unwrap();
+    for i in 0..n {
+        assert_eq!(
+            so.get(&format!("k{i}")),
+            Some(AmfValue::Number(i as f64)),
+            "k{i}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn persistent_objects_survive_a_graceful_restart_and_a_kill_9() {
+    let dir = TempDir::new("so-persist");
+    let env = [("FERROCAST__STORE__DATA_DIR", dir.0.to_str().unwrap())];
+    let mut node = Node::start_with_env(&env);
+    write_acknowledged(&node, 30).await;
+    assert!(node.terminate(LIMIT), "clean exit");
+    let mut node = Node::start_with_env(&env);
+    check_present(&node, 30).await;
+    write_acknowledged(&node, 60).await;
+    node.kill();
+    let node = Node::start_with_env(&env);
+    check_present(&node, 60).await;
+}
