@@ -64,6 +64,16 @@ pub struct Metrics {
     /// Connections closed for a protocol violation, by kind (see
     /// [`PROTOCOL_ERROR_KINDS`]).
     pub protocol_errors: [Counter; PROTOCOL_ERROR_KINDS.len()],
+    // ---- calls ----
+    /// `NetConnection.call`s received from clients.
+    pub calls_received: Counter,
+    /// Client calls answered `_error` (unknown method, bad arguments,
+    /// application errors, failed `callClient`).
+    pub calls_failed: Counter,
+    /// Server → client calls awaiting the client's answer.
+    pub server_calls_pending: Gauge,
+    /// Server → client calls that got no answer within `[calls] timeout_ms`.
+    pub server_calls_timed_out: Counter,
 }
 
 /// The `kind` label values of `ferrocast_protocol_errors_total`: which layer
@@ -159,6 +169,38 @@ impl Metrics {
         ));
         for (kind, counter) in PROTOCOL_ERROR_KINDS.iter().zip(&self.protocol_errors) {
             out.push_str(&format!("{name}{{kind=\"{kind}\"}} {}\n", counter.get()));
+        }
+        // ---- calls ----
+        let calls: [(&str, &str, &str, u64); 4] = [
+            (
+                "ferrocast_calls_received_total",
+                "counter",
+                "NetConnection.call requests received from clients.",
+                self.calls_received.get(),
+            ),
+            (
+                "ferrocast_calls_failed_total",
+                "counter",
+                "Client calls answered with _error.",
+                self.calls_failed.get(),
+            ),
+            (
+                "ferrocast_server_calls_pending",
+                "gauge",
+                "Server to client calls awaiting an answer.",
+                self.server_calls_pending.get(),
+            ),
+            (
+                "ferrocast_server_calls_timed_out_total",
+                "counter",
+                "Server to client calls that timed out.",
+                self.server_calls_timed_out.get(),
+            ),
+        ];
+        for (name, kind, help, value) in calls {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         }
         out
     }

@@ -358,7 +358,11 @@ impl Settings {
                 "calls.timeout_ms",
                 "must be positive",
             ),
-            (so.max_slots >= 1, "shared_objects.max_slots", "must be at least 1"),
+            (
+                so.max_slots >= 1,
+                "shared_objects.max_slots",
+                "must be at least 1",
+            ),
             (
                 so.max_slot_bytes >= 16,
                 "shared_objects.max_slot_bytes",

@@ -16,7 +16,15 @@
 //! (clone what they need from `Arc` fields). The [`Server`] handle passed to
 //! them reaches the rest of the node (and the cluster): other clients, and
 //! SharedObjects.
+//!
+//! [`Applications`] maps application names to applications (with
+//! [`DefaultApplication`] for the rest); [`builtins`] holds the built-in
+//! methods; [`CallError`] says why a server → client call has no result.
+//! See `docs/calls.md`.
 
+pub mod builtins;
+mod call_error;
+mod registry;
 mod server;
 
 use std::future::Future;
@@ -26,6 +34,8 @@ use std::pin::Pin;
 use crate::protocol::amf::AmfValue;
 use crate::protocol::session::ObjectEncoding;
 
+pub use call_error::CallError;
+pub use registry::{Applications, DefaultApplication};
 pub use server::Server;
 
 /// What an asynchronous hook returns.
@@ -154,7 +164,12 @@ pub trait Application: Send + Sync + 'static {
 
     /// A client wants to set `slot`. `false` refuses the whole message with
     /// `SharedObject.NoWriteAccess` (Red5 `isWriteAllowed`).
-    fn on_shared_object_write(&self, client: &ClientInfo, so: &SharedObjectRef, slot: &str) -> bool {
+    fn on_shared_object_write(
+        &self,
+        client: &ClientInfo,
+        so: &SharedObjectRef,
+        slot: &str,
+    ) -> bool {
         let _ = (client, so, slot);
         true
     }
