@@ -13,6 +13,11 @@
 //!
 //! - [`settings`]: the one door for configuration.
 //!
+//! - [`client`]: an async RTMP client (tokio) over the protocol core's
+//!   `ClientSession`: connect, calls both ways, publish/play, remote
+//!   SharedObjects with a local replica. Used by the tests, the load tool
+//!   and bots.
+//!
 //! Later layers (actors, cluster bus, stores, HTTP) build on it; see
 //! `docs/protocol.md`.
 //!
@@ -66,6 +71,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod client;
 pub mod directory;
 pub mod fanout;
 pub mod http;

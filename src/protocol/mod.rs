@@ -14,6 +14,8 @@
 //! - [`amf`]: one ActionScript value model, AMF0 and AMF3 codecs, serde bridge.
 //! - [`command`]: NetConnection/NetStream commands as typed requests and response
 //!   builders.
+//! - [`client`]: the client side of one connection as a state machine, and
+//!   the local replica of a remote SharedObject.
 //! - [`session`]: the server side of one connection as a state machine
 //!   (handshake, chunk codec, NetConnection/NetStream state, events out).
 //! - [`shared_object`]: SharedObject messages (types 16 and 19) and their events.
@@ -27,6 +29,7 @@
 
 pub mod amf;
 pub mod chunk;
+pub mod client;
 pub mod command;
 pub mod flv;
 pub mod handshake;
