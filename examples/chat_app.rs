@@ -73,10 +73,7 @@ impl Application for ChatApp {
                 "sendMessage(text): text must be a string.".to_string(),
             ));
         };
-        let args = vec![
-            AmfValue::string(Self::user(client)),
-            AmfValue::string(text),
-        ];
+        let args = vec![AmfValue::string(Self::user(client)), AmfValue::string(text)];
         let nodes = server.broadcast(&client.scope, "onMessage", args);
         ready(CallOutcome::Result(vec![AmfValue::Number(nodes as f64)]))
     }

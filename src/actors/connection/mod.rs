@@ -269,7 +269,7 @@ impl ConnectionActor {
 
     /// Publishes `name` through the registry (the application said yes).
     fn publish(&mut self, request: RequestId, stream_id: u32, name: &str, ctx: &mut Context<Self>) {
-        let key = self.key(&name);
+        let key = self.key(name);
         let publish = Publish {
             key: key.clone(),
             conn_id: self.id,
@@ -313,7 +313,7 @@ impl ConnectionActor {
         reset: bool,
         ctx: &mut Context<Self>,
     ) -> Result<(), SessionError> {
-        let key = self.key(&name);
+        let key = self.key(name);
         self.session.accept_play(
             request,
             &PlayAccept {
