@@ -125,3 +125,118 @@ fn remove_from_scope(inner: &mut Inner, scope: &str, id: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use actix::prelude::*;
+
+    use super::*;
+    use crate::app::{CallError, Server};
+    use crate::protocol::amf::AmfValue;
+    use crate::protocol::session::ObjectEncoding;
+
+    /// A connection stand-in that answers every invoke with its method name
+    /// and records notifications.
+    struct Peer {
+        notified: Arc<StdMutex<Vec<String>>>,
+    }
+
+    impl Actor for Peer {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<InvokeClient> for Peer {
+        type Result = ();
+        fn handle(&mut self, msg: InvokeClient, _: &mut Context<Self>) {
+            let _ = msg.reply.send(Ok(vec![AmfValue::string(msg.method)]));
+        }
+    }
+
+    impl Handler<NotifyClient> for Peer {
+        type Result = ();
+        fn handle(&mut self, msg: NotifyClient, _: &mut Context<Self>) {
+            self.notified.lock().unwrap().push(msg.method);
+        }
+    }
+
+    fn info(id: &str, scope: &str) -> Arc<ClientInfo> {
+        Arc::new(ClientInfo {
+            client_id: id.into(),
+            conn_id: 1,
+            peer: "127.0.0.1:1".parse().unwrap(),
+            app: scope.split('/').next().unwrap_or_default().into(),
+            scope: scope.into(),
+            object_encoding: ObjectEncoding::Amf0,
+            tc_url: None,
+            command_object: AmfValue::Null,
+            connect_args: vec![],
+        })
+    }
+
+    fn peer(id: &str, scope: &str) -> (ClientHandle, Arc<StdMutex<Vec<String>>>) {
+        let notified = Arc::new(StdMutex::new(Vec::new()));
+        let addr = Peer {
+            notified: notified.clone(),
+        }
+        .start();
+        let handle = ClientHandle {
+            info: info(id, scope),
+            invoke: addr.clone().recipient(),
+            notify: addr.recipient(),
+        };
+        (handle, notified)
+    }
+
+    #[actix_rt::test]
+    async fn scopes_match_exactly_and_unregistered_clients_are_gone() {
+        let directory = ClientDirectory::default();
+        let (a, _) = peer("n:1", "live/a");
+        let (b, _) = peer("n:2", "live/a");
+        let (c, _) = peer("n:3", "live");
+        for handle in [a, b, c] {
+            directory.register(handle);
+        }
+        let ids = |scope: &str| -> Vec<String> {
+            directory
+                .in_scope(scope)
+                .into_iter()
+                .map(|h| h.info.client_id.clone())
+                .collect()
+        };
+        assert_eq!(ids("live/a"), vec!["n:1", "n:2"]);
+        assert_eq!(ids("live"), vec!["n:3"]);
+        assert!(ids("live/b").is_empty());
+        directory.unregister("n:1");
+        directory.unregister("n:1");
+        assert_eq!(ids("live/a"), vec!["n:2"]);
+        assert!(directory.get("n:1").is_none());
+        assert_eq!(directory.len(), 2);
+    }
+
+    #[actix_rt::test]
+    async fn the_server_handle_broadcasts_to_a_scope_and_calls_one_client() {
+        let server = Server {
+            node_id: "n".into(),
+            clients: Arc::default(),
+        };
+        let (a, a_seen) = peer("n:1", "room");
+        let (b, b_seen) = peer("n:2", "elsewhere");
+        server.clients.register(a);
+        server.clients.register(b);
+        assert_eq!(server.broadcast("room", "hello", vec![]), 1);
+        let answer = server.call_client("n:1", "ping", vec![]).await;
+        assert_eq!(answer, Ok(vec![AmfValue::string("ping")]));
+        // The broadcast was queued before the call, so it has been handled.
+        assert_eq!(*a_seen.lock().unwrap(), vec!["hello".to_string()]);
+        assert!(b_seen.lock().unwrap().is_empty());
+        assert_eq!(server.clients("room").len(), 1);
+        assert_eq!(
+            server.call_client("n:9", "ping", vec![]).await,
+            Err(CallError::NoSuchClient {
+                client_id: "n:9".into()
+            })
+        );
+    }
+}
