@@ -73,6 +73,16 @@ pub struct Metrics {
     pub so_changes_refused: Counter,
     /// Full SharedObject resyncs sent (lagging subscribers, reloads).
     pub so_resyncs: Counter,
+    // ---- calls ----
+    /// `NetConnection.call`s received from clients.
+    pub calls_received: Counter,
+    /// Client calls answered `_error` (unknown method, bad arguments,
+    /// application errors, failed `callClient`).
+    pub calls_failed: Counter,
+    /// Server → client calls awaiting the client's answer.
+    pub server_calls_pending: Gauge,
+    /// Server → client calls that got no answer within `[calls] timeout_ms`.
+    pub server_calls_timed_out: Counter,
 }
 
 /// The `kind` label values of `ferrocast_protocol_errors_total`: which layer
@@ -169,12 +179,12 @@ impl Metrics {
         for (kind, counter) in PROTOCOL_ERROR_KINDS.iter().zip(&self.protocol_errors) {
             out.push_str(&format!("{name}{{kind=\"{kind}\"}} {}\n", counter.get()));
         }
-        out.push_str(&self.render_shared_objects());
+        out.push_str(&self.render_calls_and_shared_objects());
         out
     }
 
-    fn render_shared_objects(&self) -> String {
-        let rows = [
+    fn render_calls_and_shared_objects(&self) -> String {
+        let rows: [(&str, &str, &str, u64); 8] = [
             (
                 "ferrocast_shared_objects",
                 "gauge",
@@ -198,6 +208,30 @@ impl Metrics {
                 "counter",
                 "Full SharedObject resyncs sent.",
                 self.so_resyncs.get(),
+            ),
+            (
+                "ferrocast_calls_received_total",
+                "counter",
+                "NetConnection.call requests received from clients.",
+                self.calls_received.get(),
+            ),
+            (
+                "ferrocast_calls_failed_total",
+                "counter",
+                "Client calls answered with _error.",
+                self.calls_failed.get(),
+            ),
+            (
+                "ferrocast_server_calls_pending",
+                "gauge",
+                "Server to client calls awaiting an answer.",
+                self.server_calls_pending.get(),
+            ),
+            (
+                "ferrocast_server_calls_timed_out_total",
+                "counter",
+                "Server to client calls that timed out.",
+                self.server_calls_timed_out.get(),
             ),
         ];
         let mut out = String::new();

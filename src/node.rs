@@ -2,7 +2,13 @@
 //! port; the bound addresses are logged and reported by `GET /health`), starts
 //! one arbiter per core for connections, accepts until SIGINT/SIGTERM, then
 //! closes every connection with a status and stops.
+//!
+//! [`run`] is what `ferrocast serve` runs; [`run_with`] serves the
+//! [`Applications`] of an embedding program; [`serve`] also reports the bound
+//! addresses and stops when told (in-process nodes, tests).
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +22,7 @@ use crate::actors::connection::{
 use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
 use crate::actors::shared_objects::SharedObjectsActor;
-use crate::app::Server;
+use crate::app::{Applications, Server};
 use crate::directory::Directory;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
@@ -27,11 +33,50 @@ use crate::sharedobject::SharedObjectLimits;
 /// How long connections get to send their closing status at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// Runs the node until a shutdown signal. Call inside an actix `System`.
+/// Where a node listens, once bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundNode {
+    /// The node's id.
+    pub node_id: String,
+    /// The RTMP listener's address.
+    pub rtmp_addr: SocketAddr,
+    /// The HTTP listener's address.
+    pub http_addr: SocketAddr,
+}
+
+/// Runs the node with the default application (restricted to
+/// `[rtmp] applications` when set) until SIGINT/SIGTERM. Call inside an
+/// actix `System`.
 ///
 /// # Errors
 /// When a listener cannot be bound.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let applications = Applications::from_settings(&settings);
+    run_with(settings, applications).await
+}
+
+/// Runs the node serving `applications` until SIGINT/SIGTERM (`[rtmp]
+/// applications` is not consulted: the embedder decides). Call inside an
+/// actix `System`.
+///
+/// # Errors
+/// When a listener cannot be bound.
+pub async fn run_with(settings: Settings, applications: Applications) -> std::io::Result<()> {
+    serve(settings, applications, |_| {}, shutdown_signal()).await
+}
+
+/// Runs the node serving `applications`: calls `on_bound` once the listeners
+/// are bound, then serves until `stop` resolves and shuts down as on a
+/// signal. Installs no signal handler. Call inside an actix `System`.
+///
+/// # Errors
+/// When a listener cannot be bound.
+pub async fn serve(
+    settings: Settings,
+    applications: Applications,
+    on_bound: impl FnOnce(&BoundNode),
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let node_id = settings
         .cluster
         .node_id
@@ -92,11 +137,13 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         fanout,
         timing: timing(&settings),
         directory,
-        applications: Arc::new(settings.rtmp.applications.clone()),
+        applications: Arc::new(applications),
+        calls: settings.calls.clone(),
         live: live.clone(),
         server: Server {
             node_id: node_id.as_str().into(),
             shared_objects: Some(so_registry.clone()),
+            clients: Arc::default(),
         },
         shared_objects: SharedObjectDeps {
             registry: so_registry.clone(),
@@ -104,8 +151,13 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         },
     };
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
+    on_bound(&BoundNode {
+        node_id: node_id.clone(),
+        rtmp_addr,
+        http_addr,
+    });
 
-    let shutdown = shutdown_signal();
+    let shutdown = stop;
     tokio::pin!(shutdown);
     let mut next_id: u64 = 0;
     loop {

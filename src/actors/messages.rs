@@ -215,3 +215,33 @@ pub struct SoDeliver {
     /// The object dropped this subscriber (it failed to load): forget it.
     pub ended: bool,
 }
+
+// ---- calls ----
+
+/// What a server → client call resolves to: the client's `_result` values,
+/// or why there are none.
+pub type CallReply = Result<Vec<crate::protocol::amf::AmfValue>, crate::app::CallError>;
+
+/// ConnectionActor: call `method(args...)` on this client with a fresh
+/// transaction id and send its answer (or the failure) to `reply`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvokeClient {
+    /// The method to call on the client.
+    pub method: String,
+    /// Its arguments.
+    pub args: Vec<crate::protocol::amf::AmfValue>,
+    /// Where the answer goes.
+    pub reply: tokio::sync::oneshot::Sender<CallReply>,
+}
+
+/// ConnectionActor: call `method(args...)` on this client with transaction
+/// id 0 (no answer expected): what `broadcast` sends.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct NotifyClient {
+    /// The method to call on the client.
+    pub method: String,
+    /// Its arguments.
+    pub args: Vec<crate::protocol::amf::AmfValue>,
+}

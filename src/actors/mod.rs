@@ -3,6 +3,7 @@
 //! [`crate::protocol`]; all fan-out bookkeeping by calling [`crate::fanout`].
 //! See `docs/architecture.md` for who owns what.
 
+pub mod clients;
 pub mod connection;
 pub mod messages;
 pub mod registry;

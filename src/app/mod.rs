@@ -16,7 +16,15 @@
 //! (clone what they need from `Arc` fields). The [`Server`] handle passed to
 //! them reaches the rest of the node (and the cluster): other clients, and
 //! SharedObjects.
+//!
+//! [`Applications`] maps application names to applications (with
+//! [`DefaultApplication`] for the rest); [`builtins`] holds the built-in
+//! methods; [`CallError`] says why a server → client call has no result.
+//! See `docs/calls.md`.
 
+pub mod builtins;
+mod call_error;
+mod registry;
 mod server;
 
 use std::future::Future;
@@ -26,6 +34,8 @@ use std::pin::Pin;
 use crate::protocol::amf::AmfValue;
 use crate::protocol::session::ObjectEncoding;
 
+pub use call_error::CallError;
+pub use registry::{Applications, DefaultApplication};
 pub use server::Server;
 
 /// What an asynchronous hook returns.

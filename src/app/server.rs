@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use super::{AppFuture, CallError, ClientInfo};
+use crate::actors::clients::ClientDirectory;
+use crate::actors::messages::{InvokeClient, NotifyClient};
 use crate::actors::shared_object::{AdminAnswer, AdminOp, SoApiError, SoSnapshot};
 use crate::actors::shared_objects::{
     AdminSharedObject, ListSharedObjects, SharedObjectsActor, SoSummary,
@@ -20,6 +23,9 @@ pub struct Server {
     pub(crate) node_id: Arc<str>,
     /// The SharedObject registry (`None` in handles built without a node).
     pub(crate) shared_objects: Option<Addr<SharedObjectsActor>>,
+    // ---- calls ----
+    /// The clients connected to this node, by id and scope.
+    pub(crate) clients: Arc<ClientDirectory>,
 }
 
 impl Server {
@@ -133,5 +139,83 @@ impl Server {
             args,
         };
         self.so_apply(so, vec![op]).await.map(|_| ())
+    }
+}
+
+// ---- calls ----
+impl Server {
+    /// Invokes `method(args...)` with transaction id 0 (no answer) on every
+    /// client connected to exactly `scope` (`APP/ROOM...`; `live/a` does not
+    /// reach `live`), including the one asking, and returns the number of
+    /// nodes reached: 1 on a single node. Each client gets the call in its own
+    /// object encoding. Delivery is asynchronous (through each connection's
+    /// mailbox); the broadcast's own `_result` may reach the caller before or
+    /// after the call itself.
+    ///
+    /// This is the one door for broadcasts: issue 5 extends it over the
+    /// cluster bus.
+    pub fn broadcast(&self, scope: &str, method: &str, args: Vec<AmfValue>) -> usize {
+        let targets = self.clients.in_scope(scope);
+        tracing::debug!(scope, method, clients = targets.len(), "broadcast");
+        let message = NotifyClient {
+            method: method.to_string(),
+            args,
+        };
+        for target in targets {
+            target.notify.do_send(message.clone());
+        }
+        1
+    }
+
+    /// Invokes `method(args...)` on the client `client_id` with a fresh
+    /// transaction id, and resolves to that client's `_result` values.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NoSuchClient`] at once for an unknown id;
+    /// [`CallError::TooManyPending`] at once when the client already has
+    /// `[calls] max_pending_per_connection` calls awaiting an answer;
+    /// [`CallError::Failed`] when it answers `_error`;
+    /// [`CallError::Timeout`] after `[calls] timeout_ms` without an answer;
+    /// [`CallError::Disconnected`] when it leaves first.
+    pub fn call_client(
+        &self,
+        client_id: &str,
+        method: &str,
+        args: Vec<AmfValue>,
+    ) -> AppFuture<Result<Vec<AmfValue>, CallError>> {
+        let client_id = client_id.to_string();
+        let Some(target) = self.clients.get(&client_id) else {
+            return super::ready(Err(CallError::NoSuchClient { client_id }));
+        };
+        let method = method.to_string();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        // A connection that stops drops the message or fails its pending
+        // calls; either way the answer channel closes: Disconnected.
+        target.invoke.do_send(InvokeClient {
+            method: method.clone(),
+            args,
+            reply,
+        });
+        Box::pin(async move {
+            answer
+                .await
+                .unwrap_or(Err(CallError::Disconnected { client_id, method }))
+        })
+    }
+
+    /// The clients connected to exactly `scope` on this node (issue 5 adds
+    /// the rest of the cluster).
+    pub fn clients(&self, scope: &str) -> Vec<Arc<ClientInfo>> {
+        self.clients
+            .in_scope(scope)
+            .into_iter()
+            .map(|c| c.info)
+            .collect()
+    }
+
+    /// The client with this id, if it is connected to this node.
+    pub fn client(&self, client_id: &str) -> Option<Arc<ClientInfo>> {
+        self.clients.get(client_id).map(|c| c.info)
     }
 }

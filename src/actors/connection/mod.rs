@@ -19,9 +19,13 @@ use super::messages::{
 };
 use super::registry::RegistryActor;
 use super::stream::StreamActor;
-use crate::app::{Application, ClientInfo, Server};
+use crate::app::{Application, Applications, ClientInfo, Server};
 use crate::directory::Directory;
+use crate::settings::CallSettings;
 
+mod authorize;
+mod calls;
+mod pending;
 mod playback;
 mod shared_objects;
 mod timers;
@@ -32,7 +36,7 @@ use crate::metrics::Metrics;
 use crate::protocol::amf::{amf0, AmfValue};
 use crate::protocol::command::{status, StatusInfo};
 use crate::protocol::session::{
-    ConnectAccept, MediaKind, PlayAccept, ServerSession, SessionConfig, SessionError, SessionEvent,
+    MediaKind, PlayAccept, RequestId, ServerSession, SessionConfig, SessionError, SessionEvent,
 };
 pub use shared_objects::SharedObjectDeps;
 pub use timers::ConnectionTiming;
@@ -57,8 +61,10 @@ pub struct ConnectionDeps {
     pub timing: ConnectionTiming,
     /// What the admin API lists.
     pub directory: Arc<Directory>,
-    /// Application names that may be connected to; empty = any.
-    pub applications: Arc<Vec<String>>,
+    /// Which application serves which name (unknown names are rejected).
+    pub applications: Arc<Applications>,
+    /// Server → client call timeout and cap.
+    pub calls: CallSettings,
     /// Every open connection of the node (for shutdown); each connection adds
     /// itself when it starts and removes itself when it stops.
     pub live: LiveConnections,
@@ -103,6 +109,8 @@ pub struct ConnectionActor {
     /// Who this client is (set when connect is accepted).
     client: Option<Arc<ClientInfo>>,
     shared_objects: shared_objects::SharedObjectUses,
+    /// Pending server → client calls and client calls in progress.
+    calls: calls::CallState,
 }
 
 impl ConnectionActor {
@@ -115,6 +123,7 @@ impl ConnectionActor {
     ) -> Addr<Self> {
         let _ = socket.set_nodelay(true);
         let (read, write) = socket.into_split();
+        let calls = calls::CallState::new(&deps.calls);
         ConnectionActor::create(move |ctx| {
             ctx.add_stream(tokio_util::codec::FramedRead::new(
                 read,
@@ -138,6 +147,7 @@ impl ConnectionActor {
                 application: None,
                 client: None,
                 shared_objects: Default::default(),
+                calls,
             }
         })
     }
@@ -187,114 +197,22 @@ impl ConnectionActor {
         ctx: &mut Context<Self>,
     ) -> Result<(), SessionError> {
         match event {
-            SessionEvent::ConnectRequested { request, app, .. } => {
-                let scope = app.trim_matches('/').to_string();
-                let name = scope.split('/').next().unwrap_or_default().to_string();
-                let allowed = &self.deps.applications;
-                if !allowed.is_empty() && !allowed.contains(&name) {
-                    warn!(conn_id = self.id, peer = %self.peer, app = %scope, "connect rejected: unknown application");
-                    let reason = format!("Application {name:?} is not served here.");
-                    self.session.reject_connect(request, &reason)?;
-                    self.flush();
-                    ctx.stop();
-                    return Ok(());
-                }
-                self.scope = scope;
-                self.span.record("app", self.scope.as_str());
-                let scope = self.scope.clone();
-                self.deps
-                    .directory
-                    .update_connection(self.id, |c| c.app = scope);
-                info!(conn_id = self.id, peer = %self.peer, app = %self.scope, "connected");
-                self.session
-                    .accept_connect(request, &ConnectAccept::default())?;
-                // Commands that followed connect were held until this decision.
-                let now = self.now_ms();
-                let more = self.session.handle_input(&[], now, &mut self.rng)?;
-                self.on_events(more, ctx);
+            event @ SessionEvent::ConnectRequested { .. } => {
+                self.on_connect_requested(event, ctx)?;
             }
             SessionEvent::PublishRequested {
                 request,
                 stream_id,
                 name,
                 ..
-            } => {
-                let key = self.key(&name);
-                let publish = Publish {
-                    key: key.clone(),
-                    conn_id: self.id,
-                    arbiter: Arbiter::current(),
-                };
-                self.deps
-                    .registry
-                    .send(publish)
-                    .into_actor(self)
-                    .map(move |answer, act, _ctx| {
-                        let decided = match answer {
-                            Ok(Ok(stream)) => {
-                                info!(conn_id = act.id, stream = %key, "publishing");
-                                let name = key.to_string();
-                                act.deps
-                                    .directory
-                                    .update_connection(act.id, |c| c.publishing.push(name));
-                                act.publishing.insert(stream_id, (key, stream));
-                                act.session.accept_publish(request)
-                            }
-                            Ok(Err(PublishRefused::BadName)) | Err(_) => {
-                                act.session.reject_publish(
-                                    request,
-                                    status::NS_PUBLISH_BAD_NAME,
-                                    &format!("{key} is already being published."),
-                                )
-                            }
-                        };
-                        if let Err(e) = decided {
-                            debug!(conn_id = act.id, error = %e, "publish decision dropped");
-                        }
-                        act.flush();
-                    })
-                    .wait(ctx);
-            }
+            } => self.authorize_publish(request, stream_id, name, ctx),
             SessionEvent::PlayRequested {
                 request,
                 stream_id,
                 name,
                 reset,
                 ..
-            } => {
-                let key = self.key(&name);
-                self.session.accept_play(
-                    request,
-                    &PlayAccept {
-                        reset,
-                        ..PlayAccept::default()
-                    },
-                )?;
-                let player = PlayerRef {
-                    player_id: (self.id << 16) | u64::from(stream_id & 0xFFFF),
-                    conn: ctx.address(),
-                    stream_id,
-                    queue: Arc::new(Mutex::new(PlayerQueue::new(self.deps.fanout))),
-                };
-                info!(conn_id = self.id, stream = %key, "playing");
-                let name = key.to_string();
-                self.deps
-                    .directory
-                    .update_connection(self.id, |c| c.playing.push(name));
-                self.deps.registry.do_send(Play {
-                    key: key.clone(),
-                    player: player.clone(),
-                });
-                self.playing.insert(
-                    stream_id,
-                    Playing {
-                        key,
-                        player,
-                        stream: None,
-                        paused: false,
-                    },
-                );
-            }
+            } => self.authorize_play(request, stream_id, name, reset, ctx),
             SessionEvent::MediaReceived {
                 stream_id,
                 kind,
@@ -340,14 +258,8 @@ impl ConnectionActor {
             SessionEvent::SharedObjectReceived { message, .. } => {
                 self.on_shared_object(message, ctx)?;
             }
-            SessionEvent::CallReceived {
-                transaction_id,
-                name,
-                ..
-            } => {
-                let description = format!("Method not found ({name}).");
-                self.session
-                    .call_error(transaction_id, status::NC_CALL_FAILED, &description)?;
+            event @ (SessionEvent::CallReceived { .. } | SessionEvent::CallResult { .. }) => {
+                self.on_call_event(event, ctx);
             }
             _ => {}
         }
@@ -362,6 +274,87 @@ impl ConnectionActor {
             scope: self.scope.clone(),
             name: name.to_string(),
         }
+    }
+
+    /// Publishes `name` through the registry (the application said yes).
+    fn publish(&mut self, request: RequestId, stream_id: u32, name: &str, ctx: &mut Context<Self>) {
+        let key = self.key(name);
+        let publish = Publish {
+            key: key.clone(),
+            conn_id: self.id,
+            arbiter: Arbiter::current(),
+        };
+        self.deps
+            .registry
+            .send(publish)
+            .into_actor(self)
+            .map(move |answer, act, _ctx| {
+                let decided = match answer {
+                    Ok(Ok(stream)) => {
+                        info!(conn_id = act.id, stream = %key, "publishing");
+                        let name = key.to_string();
+                        act.deps
+                            .directory
+                            .update_connection(act.id, |c| c.publishing.push(name));
+                        act.publishing.insert(stream_id, (key, stream));
+                        act.session.accept_publish(request)
+                    }
+                    Ok(Err(PublishRefused::BadName)) | Err(_) => act.session.reject_publish(
+                        request,
+                        status::NS_PUBLISH_BAD_NAME,
+                        &format!("{key} is already being published."),
+                    ),
+                };
+                if let Err(e) = decided {
+                    debug!(conn_id = act.id, error = %e, "publish decision dropped");
+                }
+                act.flush();
+            })
+            .wait(ctx);
+    }
+
+    /// Plays `name` (the application said yes).
+    fn play(
+        &mut self,
+        request: RequestId,
+        stream_id: u32,
+        name: &str,
+        reset: bool,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), SessionError> {
+        let key = self.key(name);
+        self.session.accept_play(
+            request,
+            &PlayAccept {
+                reset,
+                ..PlayAccept::default()
+            },
+        )?;
+        let player = PlayerRef {
+            player_id: (self.id << 16) | u64::from(stream_id & 0xFFFF),
+            conn: ctx.address(),
+            stream_id,
+            queue: Arc::new(Mutex::new(PlayerQueue::new(self.deps.fanout))),
+        };
+        info!(conn_id = self.id, stream = %key, "playing");
+        let name = key.to_string();
+        self.deps
+            .directory
+            .update_connection(self.id, |c| c.playing.push(name));
+        self.deps.registry.do_send(Play {
+            key: key.clone(),
+            player: player.clone(),
+        });
+        self.playing.insert(
+            stream_id,
+            Playing {
+                key,
+                player,
+                stream: None,
+                paused: false,
+            },
+        );
+        Ok(())
     }
 
     fn ingest(&self, stream_id: u32, frame: Frame) {
@@ -452,6 +445,7 @@ impl Actor for ConnectionActor {
             self.stop_stream(stream_id);
         }
         self.release_all_shared_objects();
+        self.calls_stopped();
         self.deps.metrics.connections.dec();
         self.deps.directory.connection_closed(self.id);
         self.deps
