@@ -24,6 +24,7 @@ const TARGETS: &[Target] = &[
     ("command", fuzzing::command),
     ("shared_object", fuzzing::shared_object),
     ("session", fuzzing::session),
+    ("client", fuzzing::client),
 ];
 
 fn root() -> PathBuf {
@@ -184,6 +185,44 @@ fn the_session_seed_and_all_its_prefixes_and_corruptions_never_panic() {
             &bad,
             &format!("corruption {round} of the session seed"),
         );
+    }
+}
+
+#[test]
+fn the_client_seeds_and_all_their_prefixes_and_corruptions_never_panic() {
+    let target = TARGETS
+        .iter()
+        .find(|t| t.0 == "client")
+        .expect("client target");
+    let mut rng = Rng(0xC11E_5EED);
+    for amf3 in [false, true] {
+        let seed = fuzzing::client_seed(amf3);
+        assert!(seed.len() > 200, "the seed holds a real server stream");
+        if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
+            let dir = root().join("fuzz/corpus/client");
+            std::fs::create_dir_all(&dir).expect("corpus dir");
+            let name = if amf3 { "seed-amf3" } else { "seed-amf0" };
+            std::fs::write(dir.join(name), &seed).expect("write seed");
+        }
+        for n in 0..=seed.len() {
+            run(
+                target,
+                &seed[..n],
+                &format!("prefix {n} of the client seed"),
+            );
+        }
+        for round in 0..300 {
+            let mut bad = seed.clone();
+            for _ in 0..=rng.below(4) {
+                let i = 1 + rng.below(bad.len() - 1);
+                bad[i] = rng.next() as u8;
+            }
+            run(
+                target,
+                &bad,
+                &format!("corruption {round} of the client seed"),
+            );
+        }
     }
 }
 

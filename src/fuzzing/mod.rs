@@ -9,6 +9,7 @@
 
 mod amf;
 mod chunk;
+mod client;
 mod flv;
 mod handshake;
 mod messages;
@@ -18,6 +19,7 @@ mod session;
 
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;
+pub use client::{client, client_seed};
 pub use flv::flv;
 pub use handshake::handshake;
 pub use messages::{command, shared_object};
