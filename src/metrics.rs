@@ -64,6 +64,8 @@ pub struct Metrics {
     /// Connections closed for a protocol violation, by kind (see
     /// [`PROTOCOL_ERROR_KINDS`]).
     pub protocol_errors: [Counter; PROTOCOL_ERROR_KINDS.len()],
+    /// Connections closed because the peer left too much output unread.
+    pub outbound_overflows: Counter,
     /// SharedObjects live on this node (one actor each).
     pub so_live: Gauge,
     /// SharedObject changes applied (one per accepted message that changed
@@ -110,7 +112,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, u64); 9] = [
+        let rows: [(&str, &str, &str, u64); 10] = [
             (
                 "ferrocast_connections",
                 "gauge",
@@ -158,6 +160,12 @@ impl Metrics {
                 "counter",
                 "Players disconnected for lagging.",
                 self.evicted_players.get(),
+            ),
+            (
+                "ferrocast_outbound_overflows_total",
+                "counter",
+                "Connections closed for leaving too much output unread.",
+                self.outbound_overflows.get(),
             ),
             (
                 "ferrocast_handshake_failures_total",

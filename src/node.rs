@@ -144,6 +144,7 @@ pub async fn serve(
             node_id: node_id.as_str().into(),
             shared_objects: Some(so_registry.clone()),
             clients: Arc::default(),
+            call_timeout_ms: settings.calls.timeout_ms,
         },
         shared_objects: SharedObjectDeps {
             registry: so_registry.clone(),
@@ -224,6 +225,7 @@ fn timing(settings: &Settings) -> ConnectionTiming {
         handshake_timeout: Duration::from_millis(settings.rtmp.handshake_timeout_ms),
         ping_interval: ms(settings.rtmp.ping_interval_ms),
         idle_timeout: ms(settings.rtmp.idle_timeout_ms),
+        max_unwritten_bytes: settings.rtmp.max_unwritten_bytes,
     }
 }
 

@@ -116,6 +116,11 @@ pub struct RtmpSettings {
     /// A connection from which nothing arrived for this long is closed
     /// (0 = never).
     pub idle_timeout_ms: u64,
+    /// A connection whose peer leaves more than this many bytes of our
+    /// output unread (non-media output: call answers, broadcasts,
+    /// SharedObject syncs; media waits in its own bounded queues) is closed
+    /// as too far behind.
+    pub max_unwritten_bytes: usize,
     /// Application names clients may connect to (the first path segment of
     /// `rtmp://host/APP[/ROOM...]`); empty accepts every name. A connect to any
     /// other name gets `NetConnection.Connect.Rejected`. (`serde(default)`:
@@ -216,6 +221,7 @@ impl Default for Settings {
                 handshake_timeout_ms: 10_000,
                 ping_interval_ms: 10_000,
                 idle_timeout_ms: 30_000,
+                max_unwritten_bytes: 64 * 1024 * 1024,
                 applications: Vec::new(),
             },
             http: HttpSettings {

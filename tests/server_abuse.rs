@@ -250,3 +250,46 @@ fn a_silent_client_is_closed_on_idle_while_a_client_that_answers_pings_stays() {
     );
     drop(player);
 }
+
+#[test]
+fn a_client_that_calls_but_never_reads_is_closed_at_the_unwritten_bytes_limit() {
+    let node = Node::start_with_env(&[("FERROCAST__RTMP__MAX_UNWRITTEN_BYTES", "8388608")]);
+    let rss_before = node.rss_bytes();
+    let (mut sock, mut wire) = handshake(&node.rtmp);
+    sock.set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut encoder = ChunkEncoder::new();
+    command(&mut encoder, &mut wire, 0, connect(&node.rtmp, "live"));
+    sock.write_all(&wire).unwrap();
+    // 96 echo calls of 1 MB each: every answer is 1 MB the client never reads.
+    let big = AmfValue::string("x".repeat(1024 * 1024));
+    for tx in 0..96 {
+        let mut wire = bytes::BytesMut::new();
+        let call =
+            CommandMessage::new("echo", f64::from(2 + tx), AmfValue::Null, vec![big.clone()]);
+        command(&mut encoder, &mut wire, 0, call);
+        if sock.write_all(&wire).is_err() {
+            break; // closed by the server already
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while node.metric("ferrocast_outbound_overflows_total") < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the connection is closed for leaving its output unread\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    node.wait_for_log("too much of our output unread", CLOSE_LIMIT);
+    assert!(
+        closed_within(&mut sock, CLOSE_LIMIT),
+        "the server drops the socket even though the peer never read"
+    );
+    let growth = node.rss_bytes().saturating_sub(rss_before);
+    assert!(
+        growth < 64 * 1024 * 1024,
+        "server memory stays bounded: grew {growth} bytes for 96 MB of unread answers"
+    );
+    still_serves(&node);
+}

@@ -221,6 +221,7 @@ mod tests {
             shared_objects: None,
             node_id: "n".into(),
             clients: Arc::default(),
+            call_timeout_ms: 1_000,
         };
         let (a, a_seen) = peer("n:1", "room");
         let (b, b_seen) = peer("n:2", "elsewhere");

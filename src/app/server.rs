@@ -26,7 +26,14 @@ pub struct Server {
     // ---- calls ----
     /// The clients connected to this node, by id and scope.
     pub(crate) clients: Arc<ClientDirectory>,
+    /// `[calls] timeout_ms`: the called connection times its own calls out;
+    /// the caller gives up a little later in any case, so a connection
+    /// that is stuck (or whose mailbox is) cannot keep a caller waiting.
+    pub(crate) call_timeout_ms: u64,
 }
+
+/// How much longer than the called connection's own timeout a caller waits.
+const CALLER_TIMEOUT_MARGIN_MS: u64 = 1_000;
 
 impl Server {
     /// This node's id.
@@ -197,10 +204,17 @@ impl Server {
             args,
             reply,
         });
+        let timeout_ms = self.call_timeout_ms;
+        let limit = std::time::Duration::from_millis(timeout_ms + CALLER_TIMEOUT_MARGIN_MS);
         Box::pin(async move {
-            answer
-                .await
-                .unwrap_or(Err(CallError::Disconnected { client_id, method }))
+            match tokio::time::timeout(limit, answer).await {
+                Ok(answer) => answer.unwrap_or(Err(CallError::Disconnected { client_id, method })),
+                Err(_) => Err(CallError::Timeout {
+                    client_id,
+                    method,
+                    timeout_ms,
+                }),
+            }
         })
     }
 

@@ -47,22 +47,37 @@ pub(crate) fn client_id(node_id: &str, conn_id: u64) -> String {
 
 impl ConnectionActor {
     /// Applies `decision` with `then`: at once when it is ready, else once it
-    /// is, holding the connection meanwhile.
-    fn decide<T: 'static>(
+    /// is, holding the connection meanwhile. A hook that does not decide
+    /// within `[calls] timeout_ms` is taken as a refusal, so a hook that
+    /// waits on something that never comes (for instance a call to its own
+    /// client, whose connection is held) cannot wedge the connection.
+    fn decide(
         &mut self,
-        decision: AppFuture<T>,
+        decision: AppFuture<Decision>,
         ctx: &mut Context<Self>,
-        then: impl FnOnce(&mut Self, T, &mut Context<Self>) + 'static,
+        then: impl FnOnce(&mut Self, Decision, &mut Context<Self>) + 'static,
     ) {
         match ready_now(decision) {
             Ok(value) => then(self, value, ctx),
-            Err(later) => later
-                .into_actor(self)
-                .map(move |value, act, ctx| {
-                    then(act, value, ctx);
-                    act.flush();
-                })
-                .wait(ctx),
+            Err(later) => {
+                let limit = std::time::Duration::from_millis(self.deps.calls.timeout_ms);
+                let conn_id = self.id;
+                let later = async move {
+                    tokio::time::timeout(limit, later)
+                        .await
+                        .unwrap_or_else(|_| {
+                            tracing::warn!(conn_id, "the application did not decide in time");
+                            Decision::reject("The application did not decide in time.")
+                        })
+                };
+                later
+                    .into_actor(self)
+                    .map(move |value, act, ctx| {
+                        then(act, value, ctx);
+                        act.flush();
+                    })
+                    .wait(ctx);
+            }
         }
     }
 

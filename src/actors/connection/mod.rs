@@ -129,7 +129,7 @@ impl ConnectionActor {
                 read,
                 tokio_util::codec::BytesCodec::new(),
             ));
-            let outbox = Outbox::spawn(write, ctx.address());
+            let outbox = Outbox::spawn(write, ctx.address(), deps.timing.max_unwritten_bytes);
             ConnectionActor {
                 id,
                 peer,

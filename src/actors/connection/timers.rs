@@ -16,6 +16,9 @@ pub struct ConnectionTiming {
     pub ping_interval: Option<Duration>,
     /// Close when nothing arrived for this long (`None` = never).
     pub idle_timeout: Option<Duration>,
+    /// Close when more than this many bytes of our output wait unwritten
+    /// (the peer does not read).
+    pub max_unwritten_bytes: usize,
 }
 
 /// How often the timers above are checked.
@@ -40,6 +43,12 @@ impl ConnectionActor {
             .is_some_and(|t| self.last_input.elapsed() >= t)
         {
             warn!(conn_id = self.id, peer = %self.peer, "closing connection: idle timeout");
+            ctx.stop();
+            return;
+        }
+        if self.outbox.overflowed() {
+            self.deps.metrics.outbound_overflows.add(1);
+            warn!(conn_id = self.id, peer = %self.peer, limit = timing.max_unwritten_bytes, "closing connection: the peer leaves too much of our output unread");
             ctx.stop();
             return;
         }
