@@ -236,7 +236,6 @@ impl SharedObjectActor {
             Input::Change(change) => self.change(change, ctx),
             Input::Admin(request) => self.admin(request, ctx),
         }
-        self.publish_info();
         self.release(ctx);
     }
 
@@ -311,7 +310,7 @@ impl SharedObjectActor {
             Err(refusal) => {
                 self.metrics.so_changes_refused.add(1);
                 debug!(so = %self.key.name, conn_id = change.conn_id, %refusal, "SharedObject change refused");
-                let message = state.message(state.version(), vec![refusal.to_event()]);
+                let message = state.refusal_message(&change.ops, &refusal);
                 self.outgoing.push_back(Entry {
                     gate: self.issued,
                     kind: EntryKind::Direct {
@@ -435,6 +434,17 @@ impl SharedObjectActor {
             info.slots = state.slots().len();
         }
         info.subscribers = self.subscribers.len();
+        info.idle = self.state.is_some()
+            && !self.loading
+            && self.subscribers.is_empty()
+            && self.outgoing.is_empty()
+            && self.outstanding == 0
+            && self.inbox.is_empty();
+    }
+
+    /// Counts a message from the registry (see [`SoInfo::handled`]).
+    fn handled_registry_message(&self) {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).handled += 1;
     }
 }
 
@@ -499,6 +509,7 @@ impl Handler<Subscribe> for SharedObjectActor {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) {
+        self.handled_registry_message();
         self.input(Input::Subscribe(msg.subscriber, msg.version), ctx);
     }
 }
@@ -507,6 +518,7 @@ impl Handler<Unsubscribe> for SharedObjectActor {
     type Result = ();
 
     fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) {
+        self.handled_registry_message();
         self.input(Input::Unsubscribe(msg.conn_id), ctx);
     }
 }
@@ -523,6 +535,7 @@ impl Handler<AdminRequest> for SharedObjectActor {
     type Result = ();
 
     fn handle(&mut self, msg: AdminRequest, ctx: &mut Context<Self>) {
+        self.handled_registry_message();
         self.input(Input::Admin(msg), ctx);
     }
 }
