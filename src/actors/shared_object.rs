@@ -179,7 +179,9 @@ impl SharedObjectActor {
                 }
                 self.state = Some(state);
                 if reload {
-                    self.metrics.so_resyncs.add(self.subscribers.len() as u64);
+                    // Every commit resolved before the reload started.
+                    self.durable = self.issued;
+                    self.resolved.clear();
                     let ids: Vec<u64> = self.subscribers.keys().copied().collect();
                     for id in ids {
                         self.queue_sync(id, None);
@@ -539,6 +541,9 @@ impl Handler<AdminRequest> for SharedObjectActor {
         self.input(Input::Admin(msg), ctx);
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 impl Handler<StopSharedObject> for SharedObjectActor {
     type Result = ();
