@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::messages::{ChangeSharedObject, SoDeliver, SoSubscriber};
 use crate::app::{Application, ClientInfo, SharedObjectRef};
@@ -36,9 +36,11 @@ use crate::sharedobject::{
 use crate::store::{SoCommit, SoKey, SoStore, StoreError};
 
 mod admin;
+mod handlers;
 mod queue;
 
 pub use admin::{AdminAnswer, AdminOp, AdminReply, AdminRequest, SoApiError, SoInfo, SoSnapshot};
+pub(crate) use handlers::{StopSharedObject, Subscribe, Unsubscribe};
 use queue::{Entry, EntryKind};
 
 /// Socket backlog (bytes) above which a subscriber stops getting deltas.
@@ -179,7 +181,9 @@ impl SharedObjectActor {
                 }
                 self.state = Some(state);
                 if reload {
-                    self.metrics.so_resyncs.add(self.subscribers.len() as u64);
+                    // Every commit resolved before the reload started.
+                    self.durable = self.issued;
+                    self.resolved.clear();
                     let ids: Vec<u64> = self.subscribers.keys().copied().collect();
                     for id in ids {
                         self.queue_sync(id, None);
@@ -236,7 +240,6 @@ impl SharedObjectActor {
             Input::Change(change) => self.change(change, ctx),
             Input::Admin(request) => self.admin(request, ctx),
         }
-        self.publish_info();
         self.release(ctx);
     }
 
@@ -311,7 +314,7 @@ impl SharedObjectActor {
             Err(refusal) => {
                 self.metrics.so_changes_refused.add(1);
                 debug!(so = %self.key.name, conn_id = change.conn_id, %refusal, "SharedObject change refused");
-                let message = state.message(state.version(), vec![refusal.to_event()]);
+                let message = state.refusal_message(&change.ops, &refusal);
                 self.outgoing.push_back(Entry {
                     gate: self.issued,
                     kind: EntryKind::Direct {
@@ -435,6 +438,17 @@ impl SharedObjectActor {
             info.slots = state.slots().len();
         }
         info.subscribers = self.subscribers.len();
+        info.idle = self.state.is_some()
+            && !self.loading
+            && self.subscribers.is_empty()
+            && self.outgoing.is_empty()
+            && self.outstanding == 0
+            && self.inbox.is_empty();
+    }
+
+    /// Counts a message from the registry (see [`SoInfo::handled`]).
+    fn handled_registry_message(&self) {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).handled += 1;
     }
 }
 
@@ -458,79 +472,5 @@ impl Permissions for AppPermissions<'_> {
     }
 }
 
-/// SharedObjectActor (from the registry): a subscriber joins.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Subscribe {
-    pub(crate) subscriber: SoSubscriber,
-    pub(crate) version: u32,
-}
-
-/// SharedObjectActor (from the registry): a subscriber left.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Unsubscribe {
-    pub(crate) conn_id: u64,
-}
-
-/// SharedObjectActor (from the registry): nobody uses it any more; stop.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct StopSharedObject;
-
-impl Actor for SharedObjectActor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        self.metrics.so_live.inc();
-        if self.store.is_some() {
-            self.load(ctx);
-        }
-        debug!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject started");
-    }
-
-    fn stopped(&mut self, _: &mut Context<Self>) {
-        self.metrics.so_live.dec();
-        info!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject stopped");
-    }
-}
-
-impl Handler<Subscribe> for SharedObjectActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) {
-        self.input(Input::Subscribe(msg.subscriber, msg.version), ctx);
-    }
-}
-
-impl Handler<Unsubscribe> for SharedObjectActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) {
-        self.input(Input::Unsubscribe(msg.conn_id), ctx);
-    }
-}
-
-impl Handler<ChangeSharedObject> for SharedObjectActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ChangeSharedObject, ctx: &mut Context<Self>) {
-        self.input(Input::Change(msg), ctx);
-    }
-}
-
-impl Handler<AdminRequest> for SharedObjectActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: AdminRequest, ctx: &mut Context<Self>) {
-        self.input(Input::Admin(msg), ctx);
-    }
-}
-
-impl Handler<StopSharedObject> for SharedObjectActor {
-    type Result = ();
-
-    fn handle(&mut self, _: StopSharedObject, ctx: &mut Context<Self>) {
-        ctx.stop();
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -7,16 +7,20 @@
 //! answering the connection (so the connection's next requests, sent
 //! directly, queue behind it), and it stops a non-persistent object right
 //! after forwarding the Release of its last subscriber — a later Use creates
-//! a fresh object. Persistent objects stay loaded once used (their state is
-//! in the store; see `docs/shared-objects.md`). Object actors run on the
-//! registry's arbiter.
+//! a fresh object. A persistent object is unloaded once nobody has used it
+//! for [`UNLOAD_GRACE`] and its actor reports it idle (every commit
+//! resolved, nothing queued) after handling every message the registry
+//! forwarded; the next Use or admin call loads it from the store again.
+//! Object actors run on the registry's arbiter.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde::Serialize;
 use tokio::sync::oneshot;
+use tracing::debug;
 
 use super::messages::{ReleaseSharedObject, UseSharedObject};
 use super::shared_object::{
@@ -27,6 +31,13 @@ use crate::app::SharedObjectRef;
 use crate::metrics::Metrics;
 use crate::sharedobject::SharedObjectLimits;
 use crate::store::SoStore;
+
+/// How long a persistent object stays loaded after its last subscriber left
+/// (or its last admin call), so a client that reconnects at once does not
+/// reload it.
+pub const UNLOAD_GRACE: Duration = Duration::from_secs(2);
+/// How often unload candidates are checked.
+const UNLOAD_CHECK: Duration = Duration::from_millis(250);
 
 /// One row of `GET /api/shared-objects`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,11 +75,29 @@ struct Entry {
     addr: Addr<SharedObjectActor>,
     subscribers: HashSet<u64>,
     info: Arc<Mutex<SoInfo>>,
+    /// Messages sent to the actor (compare [`SoInfo::handled`]).
+    forwarded: u64,
 }
 
 impl Entry {
     fn failed(&self) -> bool {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).failed || !self.addr.connected()
+    }
+
+    /// No subscriber, and the actor handled everything we sent it and has
+    /// nothing pending: stopping it loses nothing.
+    fn idle(&self) -> bool {
+        let info = self.info.lock().unwrap_or_else(|p| p.into_inner());
+        self.subscribers.is_empty() && info.handled == self.forwarded && info.idle
+    }
+
+    fn forward<M>(&mut self, msg: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        SharedObjectActor: Handler<M>,
+    {
+        self.forwarded += 1;
+        self.addr.do_send(msg);
     }
 }
 
@@ -79,6 +108,8 @@ pub struct SharedObjectsActor {
     store: Option<Arc<dyn SoStore>>,
     limits: SharedObjectLimits,
     metrics: Arc<Metrics>,
+    /// Persistent objects without subscribers, since when.
+    unload_candidates: HashMap<SharedObjectRef, Instant>,
 }
 
 impl SharedObjectsActor {
@@ -93,6 +124,7 @@ impl SharedObjectsActor {
             store,
             limits,
             metrics,
+            unload_candidates: HashMap::new(),
         }
     }
 
@@ -109,6 +141,7 @@ impl SharedObjectsActor {
                 addr: actor.start(),
                 subscribers: HashSet::new(),
                 info,
+                forwarded: 0,
             }
         })
     }
@@ -124,19 +157,74 @@ impl SharedObjectsActor {
             addr.do_send(StopSharedObject);
         }
     }
+
+    /// Stops a persistent object's actor if it is idle; `true` if it did.
+    fn unload_if_idle(&mut self, key: &SharedObjectRef) -> bool {
+        let Some(entry) = self.objects.get(key) else {
+            return true;
+        };
+        if entry.failed() {
+            self.objects.remove(key);
+            return true;
+        }
+        if !entry.idle() {
+            return false;
+        }
+        debug!(so = %key.name, scope = %key.scope, "persistent SharedObject unloaded");
+        entry.addr.do_send(StopSharedObject);
+        self.objects.remove(key);
+        true
+    }
+
+    /// Unloads the candidates idle for [`UNLOAD_GRACE`].
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let due: Vec<SharedObjectRef> = self
+            .unload_candidates
+            .iter()
+            .filter(|(_, since)| now.duration_since(**since) >= UNLOAD_GRACE)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in due {
+            let unused = self
+                .objects
+                .get(&key)
+                .is_none_or(|e| e.subscribers.is_empty());
+            if !unused || self.unload_if_idle(&key) {
+                self.unload_candidates.remove(&key);
+            }
+        }
+    }
+
+    /// Marks a persistent object nobody uses as a candidate for unloading.
+    fn maybe_candidate(&mut self, key: &SharedObjectRef) {
+        if key.persistent
+            && self
+                .objects
+                .get(key)
+                .is_some_and(|e| e.subscribers.is_empty())
+        {
+            self.unload_candidates.insert(key.clone(), Instant::now());
+        }
+    }
 }
 
 impl Actor for SharedObjectsActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(UNLOAD_CHECK, |act, _| act.sweep());
+    }
 }
 
 impl Handler<UseSharedObject> for SharedObjectsActor {
     type Result = Result<Addr<SharedObjectActor>, String>;
 
     fn handle(&mut self, msg: UseSharedObject, _: &mut Context<Self>) -> Self::Result {
+        self.unload_candidates.remove(&msg.key);
         let entry = self.get_or_create(&msg.key);
         entry.subscribers.insert(msg.subscriber.conn_id);
-        entry.addr.do_send(Subscribe {
+        entry.forward(Subscribe {
             subscriber: msg.subscriber,
             version: msg.version,
         });
@@ -154,10 +242,12 @@ impl Handler<ReleaseSharedObject> for SharedObjectsActor {
         if !entry.subscribers.remove(&msg.conn_id) {
             return;
         }
-        entry.addr.do_send(Unsubscribe {
+        entry.forward(Unsubscribe {
             conn_id: msg.conn_id,
         });
-        if !msg.key.persistent {
+        if msg.key.persistent {
+            self.maybe_candidate(&msg.key);
+        } else {
             let addr = entry.addr.clone();
             self.forget_if_unused(&msg.key, &addr);
         }
@@ -224,19 +314,32 @@ impl Handler<AdminSharedObject> for SharedObjectsActor {
         if !known && !msg.key.persistent {
             return Box::pin(fut::ready(Err(SoApiError::NotFound)));
         }
-        let addr = self.get_or_create(&msg.key).addr.clone();
+        let entry = self.get_or_create(&msg.key);
+        let addr = entry.addr.clone();
         let (reply, answer) = oneshot::channel();
-        addr.do_send(AdminRequest { op: msg.op, reply });
+        entry.forward(AdminRequest { op: msg.op, reply });
         let key = msg.key;
         Box::pin(
             async move { answer.await.unwrap_or(Err(SoApiError::Unavailable)) }
                 .into_actor(self)
-                .map(move |answer, act, _| match answer {
-                    Ok(AdminAnswer::Snapshot(s)) if !s.exists => {
+                .map(move |answer, act, _| {
+                    let missing = matches!(&answer, Ok(AdminAnswer::Snapshot(s)) if !s.exists);
+                    let same = act.objects.get(&key).is_some_and(|e| e.addr == addr);
+                    if missing && same && key.persistent {
+                        // Never stored: nothing to keep loaded.
+                        if !act.unload_if_idle(&key) {
+                            act.maybe_candidate(&key);
+                        }
+                    } else if missing {
                         act.forget_if_unused(&key, &addr);
-                        Err(SoApiError::NotFound)
+                    } else if same {
+                        act.maybe_candidate(&key);
                     }
-                    other => other,
+                    if missing {
+                        Err(SoApiError::NotFound)
+                    } else {
+                        answer
+                    }
                 }),
         )
     }

@@ -159,6 +159,33 @@ impl SharedObjectState {
         message
     }
 
+    /// What the writer of a refused request gets: the Status event, then
+    /// the object's current value of every slot the request tried to set or
+    /// remove (a Change, or a Remove when the slot does not exist), so a
+    /// client that applied its write optimistically (Flash Player does)
+    /// is put back on the server's value — Flash reports it as `reject`.
+    /// Each slot once, in request order; the header carries the current
+    /// version.
+    pub fn refusal_message(&self, ops: &[Operation], refusal: &Refusal) -> SharedObjectMessage {
+        let mut events = vec![refusal.to_event()];
+        let mut seen = std::collections::HashSet::new();
+        let names = ops.iter().flat_map(|op| match op {
+            Operation::Set(pairs) => pairs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            Operation::Remove(names) => names.iter().collect(),
+            Operation::Send { .. } | Operation::Clear => Vec::new(),
+        });
+        for name in names {
+            if !seen.insert(name) {
+                continue;
+            }
+            events.push(match self.slots.get(name) {
+                Some(slot) => SharedObjectEvent::Change(vec![(name.clone(), slot.value.clone())]),
+                None => SharedObjectEvent::Remove(vec![name.clone()]),
+            });
+        }
+        self.message(self.version, events)
+    }
+
     /// Validates `ops` completely, then applies them all, bumping the
     /// version once if any changes slots. `from_client`: Success events go
     /// to the writer and the rest to others; otherwise (server side) every

@@ -2,7 +2,8 @@
 //! the bounded history, and full resyncs.
 //!
 //! - Full sync: `[UseSuccess?, Clear, Change…]`, one `(slot, value)` pair per
-//!   Change event (as Red5 and FMS send), packed into the first message until
+//!   Change event (Red5 packs every slot into one Change event; one pair per
+//!   event is what every client decodes), packed into the first message until
 //!   [`SharedObjectLimits::sync_budget_bytes`](super::SharedObjectLimits) of
 //!   slot data, the rest in following messages (each at least one slot). All
 //!   carry the current version; the caller sends them before any later delta.

@@ -202,6 +202,43 @@ fn a_refused_slot_refuses_the_whole_message_and_changes_nothing() {
 }
 
 #[test]
+fn the_writer_of_a_refused_message_gets_the_status_then_every_touched_slots_current_value() {
+    let mut so = SharedObjectState::new("o", false, limits());
+    so.apply(&[set(&[("a", 1.0)])], &AllowAll, true).unwrap();
+    let ops = [
+        set(&[("a", 5.0), ("new", 2.0)]),
+        remove(&["a"]),
+        Operation::Send {
+            method: "m".into(),
+            args: vec![],
+        },
+        set(&[("secret", 1.0)]),
+    ];
+    let refused = so.apply(&ops, &DenyWrites("secret"), true).unwrap_err();
+    let message = so.refusal_message(&ops, &refused);
+    assert_eq!(message.version, 1);
+    assert_eq!(
+        message.events,
+        vec![
+            refused.to_event(),
+            SharedObjectEvent::Change(vec![("a".into(), AmfValue::Number(1.0))]),
+            SharedObjectEvent::Remove(vec!["new".into()]),
+            SharedObjectEvent::Remove(vec!["secret".into()]),
+        ]
+    );
+    // A client that applied its write optimistically is back on the
+    // server's values after applying the answer.
+    let mut replica = Replica::default();
+    for m in so.full_sync(true) {
+        replica.receive(&m);
+    }
+    replica.slots.insert("a".into(), AmfValue::Number(5.0));
+    replica.slots.insert("new".into(), AmfValue::Number(2.0));
+    replica.receive(&message);
+    assert_eq!(replica.slots, server_slots(&so));
+}
+
+#[test]
 fn a_refused_delete_is_no_write_access() {
     let mut so = SharedObjectState::new("o", false, limits());
     so.apply(&[set(&[("k", 1.0)])], &AllowAll, true).unwrap();

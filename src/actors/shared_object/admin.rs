@@ -18,6 +18,13 @@ pub struct SoInfo {
     pub subscribers: usize,
     /// The object failed to load and its actor stopped.
     pub failed: bool,
+    /// Nothing is pending: loaded, no subscribers, no commit unresolved, no
+    /// message queued. A persistent object in this state may be unloaded.
+    pub idle: bool,
+    /// How many registry messages (Subscribe, Unsubscribe, admin requests)
+    /// the actor handled: the registry trusts `idle` only once this equals
+    /// what it forwarded.
+    pub handled: u64,
 }
 
 /// An object's slots at one version.

@@ -78,6 +78,7 @@ impl SharedObjectActor {
         if self.failed_from.is_some() && self.outgoing.is_empty() && self.outstanding == 0 {
             self.load(ctx);
         }
+        self.publish_info();
     }
 
     fn fail(&mut self, entry: Entry) {
