@@ -66,6 +66,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod cluster;
 pub mod directory;
 pub mod fanout;
 pub mod http;
