@@ -243,6 +243,9 @@ mod tests {
         assert_eq!(received_method(rb.recv().await), ("one".into(), 0));
         assert_eq!(received_method(rb.recv().await), ("two".into(), 0));
         assert_eq!(received_method(ra.recv().await), ("from-b".into(), 0));
+        pa.publish("c", broadcast("three")).expect("queued");
+        // b skips its own "from-b" on the way to a's third message.
+        assert_eq!(received_method(rb.recv().await), ("three".into(), 0));
         assert_eq!((ra.echoes(), rb.echoes()), (2, 1));
     }
 

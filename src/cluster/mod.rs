@@ -45,8 +45,8 @@ pub use envelope::{ClusterEvent, Envelope, EnvelopeError};
 pub use events::{EventPublisher, EventReceiver, Received};
 pub use keys::KeySpace;
 pub use local::{LocalBus, LocalHub};
-
-
+pub use membership::{Heartbeat, Leases, LiveNode, Membership, MembershipChange};
+pub use redis_bus::{RedisBus, RedisBusConfig};
 
 use serde::{Deserialize, Serialize};
 
