@@ -233,6 +233,9 @@ pub trait ClusterBus: Send + Sync + std::fmt::Debug + 'static {
     fn unsubscribe(&self, channel: &str) -> BusFuture<()>;
 
     /// A receiver of the bus's health; `changed()` wakes on every change.
+    /// Never hold a borrow of it (`borrow()`, or the `Ref` that
+    /// `wait_for` returns) across an `.await`: the bus's tasks cannot update
+    /// the health meanwhile and block.
     fn health(&self) -> watch::Receiver<BusHealth>;
 
     /// Counter snapshot.

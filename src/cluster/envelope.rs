@@ -549,9 +549,14 @@ mod tests {
     #[test]
     fn every_truncation_of_every_envelope_is_an_error_not_a_panic() {
         for event in every_event() {
-            let wire = Envelope::new(NodeId::from("n"), 1, event).encode().expect("encodes");
+            let wire = Envelope::new(NodeId::from("n"), 1, event)
+                .encode()
+                .expect("encodes");
             for cut in 0..wire.len() {
-                assert!(Envelope::decode(&wire[..cut], MAX_ENVELOPE_LEN).is_err(), "prefix {cut}");
+                assert!(
+                    Envelope::decode(&wire[..cut], MAX_ENVELOPE_LEN).is_err(),
+                    "prefix {cut}"
+                );
             }
         }
     }

@@ -235,8 +235,18 @@ mod tests {
         let (pa, pb) = (EventPublisher::new(a), EventPublisher::new(b));
         let mut ra = EventReceiver::new(ia, NodeId::from("a"), MAX_ENVELOPE_LEN);
         let mut rb = EventReceiver::new(ib, NodeId::from("b"), MAX_ENVELOPE_LEN);
-        assert!(matches!(ra.recv().await, Some(Received::ResyncAll { generation: Some(1) })));
-        assert!(matches!(rb.recv().await, Some(Received::ResyncAll { generation: Some(1) })));
+        assert!(matches!(
+            ra.recv().await,
+            Some(Received::ResyncAll {
+                generation: Some(1)
+            })
+        ));
+        assert!(matches!(
+            rb.recv().await,
+            Some(Received::ResyncAll {
+                generation: Some(1)
+            })
+        ));
         pa.publish("c", broadcast("one")).expect("queued");
         pa.publish("c", broadcast("two")).expect("queued");
         pb.publish("c", broadcast("from-b")).expect("queued");
@@ -276,7 +286,8 @@ mod tests {
         b.subscribe("c").await.expect("subscribes");
         let mut rb = EventReceiver::new(ib, NodeId::from("b"), MAX_ENVELOPE_LEN);
         let _ = rb.recv().await;
-        a.publish("c", Bytes::from_static(b"\x01\xff\xff")).expect("queued");
+        a.publish("c", Bytes::from_static(b"\x01\xff\xff"))
+            .expect("queued");
         EventPublisher::new(Arc::new(a))
             .publish("c", broadcast("ok"))
             .expect("queued");

@@ -155,7 +155,10 @@ mod tests {
             k.shared_object_channel("live", "chat", false),
             "ferrocast:ch:so:T:live:chat"
         );
-        assert_eq!(k.stream_channel("live", "cam"), "ferrocast:ch:stream:live:cam");
+        assert_eq!(
+            k.stream_channel("live", "cam"),
+            "ferrocast:ch:stream:live:cam"
+        );
         assert_eq!(k.node_key(&node), "ferrocast:node:node-a");
         assert_eq!(
             k.lease_key(&KeySpace::stream_lease("live", "cam")),
@@ -166,10 +169,7 @@ mod tests {
     #[test]
     fn colons_in_names_cannot_make_two_names_collide() {
         let k = KeySpace::default();
-        assert_ne!(
-            k.stream_channel("a:b", "c"),
-            k.stream_channel("a", "b:c")
-        );
+        assert_ne!(k.stream_channel("a:b", "c"), k.stream_channel("a", "b:c"));
     }
 
     #[test]

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::bus::{
-    check_channel, inbox, BusError, BusFuture, BusHealth, BusInbox, BusState, BusStats,
-    ClusterBus, Counters, Inbound, InboxSender, PublishAck,
+    check_channel, inbox, BusError, BusFuture, BusHealth, BusInbox, BusState, BusStats, ClusterBus,
+    Counters, Inbound, InboxSender, PublishAck,
 };
 use super::NodeId;
 
@@ -212,7 +212,10 @@ mod tests {
     async fn an_attached_node_first_hears_that_it_is_subscribed() {
         let hub = LocalHub::new();
         let (bus, mut inbox) = hub.attach(NodeId::from("a"), 8, 1024);
-        assert_eq!(inbox.recv().await, Some(Inbound::Resubscribed { generation: 1 }));
+        assert_eq!(
+            inbox.recv().await,
+            Some(Inbound::Resubscribed { generation: 1 })
+        );
         assert!(bus.health().borrow().is_connected());
     }
 
@@ -224,13 +227,31 @@ mod tests {
         let _ = (ia.recv().await, ib.recv().await);
         a.subscribe("x").await.expect("subscribes");
         b.subscribe("y").await.expect("subscribes");
-        assert_eq!(a.publish("x", Bytes::from_static(b"1")).expect("queued").await.ok(), Some(1));
-        assert_eq!(b.publish("y", Bytes::from_static(b"2")).expect("queued").await.ok(), Some(1));
+        assert_eq!(
+            a.publish("x", Bytes::from_static(b"1"))
+                .expect("queued")
+                .await
+                .ok(),
+            Some(1)
+        );
+        assert_eq!(
+            b.publish("y", Bytes::from_static(b"2"))
+                .expect("queued")
+                .await
+                .ok(),
+            Some(1)
+        );
         assert_eq!(ia.try_recv(), Some(msg("x", b"1")));
         assert_eq!(ib.try_recv(), Some(msg("y", b"2")));
         assert_eq!((ia.try_recv(), ib.try_recv()), (None, None));
         b.unsubscribe("y").await.expect("unsubscribes");
-        assert_eq!(a.publish("y", Bytes::from_static(b"3")).expect("queued").await.ok(), Some(0));
+        assert_eq!(
+            a.publish("y", Bytes::from_static(b"3"))
+                .expect("queued")
+                .await
+                .ok(),
+            Some(0)
+        );
         assert_eq!(hub.subscribers("y"), 0);
     }
 
@@ -252,7 +273,10 @@ mod tests {
             a.publish("x", Bytes::from_static(b"12345")),
             Err(BusError::PayloadTooLarge { len: 5, max: 4 })
         ));
-        assert!(matches!(a.publish("", Bytes::new()), Err(BusError::InvalidChannel { .. })));
+        assert!(matches!(
+            a.publish("", Bytes::new()),
+            Err(BusError::InvalidChannel { .. })
+        ));
         assert_eq!(a.stats().publish_failed, 2);
     }
 }

@@ -111,7 +111,9 @@ pub struct Membership {
 
 impl std::fmt::Debug for Membership {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Membership").field("keys", &self.keys).finish()
+        f.debug_struct("Membership")
+            .field("keys", &self.keys)
+            .finish()
     }
 }
 
@@ -127,7 +129,12 @@ impl Membership {
     /// # Errors
     ///
     /// [`BusError::Redis`] if the command fails.
-    pub async fn heartbeat(&self, node: &NodeId, info: &str, ttl: Duration) -> Result<(), BusError> {
+    pub async fn heartbeat(
+        &self,
+        node: &NodeId,
+        info: &str,
+        ttl: Duration,
+    ) -> Result<(), BusError> {
         let mut conn = self.conn.clone();
         redis::cmd("SET")
             .arg(self.keys.node_key(node))
@@ -312,7 +319,12 @@ impl Leases {
     ///
     /// [`BusError::Redis`] if the command fails (the lease may or may not
     /// have been taken; [`Leases::owner`] tells).
-    pub async fn try_acquire(&self, lease: &str, owner: &str, ttl: Duration) -> Result<bool, BusError> {
+    pub async fn try_acquire(
+        &self,
+        lease: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, BusError> {
         let mut conn = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")
             .arg(self.keys.lease_key(lease))

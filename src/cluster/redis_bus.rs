@@ -33,8 +33,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, MissedTickBehavior};
 
 use super::bus::{
-    check_channel, inbox, BusError, BusFuture, BusHealth, BusInbox, BusState, BusStats,
-    ClusterBus, Counters, Inbound, InboxSender, PublishAck,
+    check_channel, inbox, BusError, BusFuture, BusHealth, BusInbox, BusState, BusStats, ClusterBus,
+    Counters, Inbound, InboxSender, PublishAck,
 };
 use super::NodeId;
 
@@ -162,7 +162,12 @@ pub struct RedisBus {
 
 impl std::fmt::Debug for Outgoing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Outgoing({}, {} bytes)", self.channel, self.payload.len())
+        write!(
+            f,
+            "Outgoing({}, {} bytes)",
+            self.channel,
+            self.payload.len()
+        )
     }
 }
 
@@ -212,7 +217,13 @@ impl RedisBus {
             })?;
         let tasks = vec![
             tokio::spawn(publisher(manager, out_rx, shared.clone(), config.clone())),
-            tokio::spawn(subscriber(client, ctl_rx, inbox_tx, shared.clone(), config.clone())),
+            tokio::spawn(subscriber(
+                client,
+                ctl_rx,
+                inbox_tx,
+                shared.clone(),
+                config.clone(),
+            )),
         ];
         let bus = Self {
             node_id: config.node_id,
@@ -226,7 +237,10 @@ impl RedisBus {
         Ok((bus, inbox_rx))
     }
 
-    fn control(&self, make: impl FnOnce(oneshot::Sender<Result<(), BusError>>) -> Control) -> BusFuture<()> {
+    fn control(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), BusError>>) -> Control,
+    ) -> BusFuture<()> {
         let (tx, rx) = oneshot::channel();
         let ctl_tx = self.ctl_tx.clone();
         let control = make(tx);
@@ -308,7 +322,9 @@ impl Drop for RedisBus {
         for task in &self.tasks {
             task.abort();
         }
-        self.shared.health.send_modify(|h| h.state = BusState::Closed);
+        self.shared
+            .health
+            .send_modify(|h| h.state = BusState::Closed);
     }
 }
 
@@ -359,7 +375,11 @@ async fn send_batch(
     }
     let result = match timeout(limit, pipe.query_async::<Vec<usize>>(manager)).await {
         Ok(Ok(counts)) if counts.len() == batch.len() => Ok(counts),
-        Ok(Ok(counts)) => Err(format!("{} replies to {} PUBLISH", counts.len(), batch.len())),
+        Ok(Ok(counts)) => Err(format!(
+            "{} replies to {} PUBLISH",
+            counts.len(),
+            batch.len()
+        )),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("PUBLISH timed out".to_owned()),
     };
@@ -419,7 +439,11 @@ async fn subscriber(
                         inbox.push(Inbound::Resubscribed { generation });
                         shared.set_generation(generation);
                         shared.set_link(true, Link::Up);
-                        tracing::info!(generation, channels = wanted.len(), "cluster bus subscribed");
+                        tracing::info!(
+                            generation,
+                            channels = wanted.len(),
+                            "cluster bus subscribed"
+                        );
                         let mut ping = tokio::time::interval(config.ping_interval);
                         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
                         ping.reset();
@@ -456,7 +480,12 @@ async fn subscriber(
         };
         tracing::warn!(%reason, attempt, "cluster bus pub/sub connection lost; reconnecting");
         shared.set_link(true, Link::Down(reason.clone()));
-        let delay = backoff_delay(attempt, config.backoff_initial, config.backoff_max, rand::random());
+        let delay = backoff_delay(
+            attempt,
+            config.backoff_initial,
+            config.backoff_max,
+            rand::random(),
+        );
         attempt = attempt.saturating_add(1);
         let wait = sleep(delay);
         tokio::pin!(wait);
@@ -565,9 +594,15 @@ mod tests {
     #[test]
     fn backoff_doubles_from_the_initial_delay_and_stays_under_the_cap() {
         let (initial, max) = (Duration::from_millis(100), Duration::from_secs(2));
-        assert_eq!(backoff_delay(0, initial, max, 0.0), Duration::from_millis(50));
+        assert_eq!(
+            backoff_delay(0, initial, max, 0.0),
+            Duration::from_millis(50)
+        );
         assert_eq!(backoff_delay(0, initial, max, 0.999_999).as_millis(), 99);
-        assert_eq!(backoff_delay(3, initial, max, 0.0), Duration::from_millis(400));
+        assert_eq!(
+            backoff_delay(3, initial, max, 0.0),
+            Duration::from_millis(400)
+        );
         assert_eq!(backoff_delay(10, initial, max, 0.0), Duration::from_secs(1));
         assert!(backoff_delay(u32::MAX, initial, max, 1.0) <= max);
     }
@@ -588,9 +623,13 @@ mod tests {
         shared.set_link(false, Link::Up);
         assert_eq!(rx.borrow().state, BusState::Connected);
         shared.set_link(false, Link::Down("refused".into()));
-        assert!(matches!(&rx.borrow().state, BusState::Degraded { reason } if reason.contains("refused")));
+        assert!(
+            matches!(&rx.borrow().state, BusState::Degraded { reason } if reason.contains("refused"))
+        );
         shared.set_link(false, Link::Up);
         shared.set_link(true, Link::Down("closed".into()));
-        assert!(matches!(&rx.borrow().state, BusState::Degraded { reason } if reason.contains("pub/sub")));
+        assert!(
+            matches!(&rx.borrow().state, BusState::Degraded { reason } if reason.contains("pub/sub"))
+        );
     }
 }
