@@ -471,3 +471,30 @@ async fn an_expired_lease_can_be_taken_by_another_owner() {
         .await
         .expect("script"));
 }
+
+#[tokio::test]
+async fn a_bus_started_while_redis_is_down_remembers_its_subscriptions_and_connects_later() {
+    let mut server = RedisServer::start();
+    server.kill();
+    let channel = KeySpace::new("t-late").scope_channel("live");
+    let mut a = Node::redis(&server, "a");
+    let b = Node::redis(&server, "b");
+    let mut health = a.bus.health();
+    let degraded = timeout(
+        LIMIT,
+        health.wait_for(|h| matches!(h.state, BusState::Degraded { .. })),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(degraded, "an unreachable Redis is reported as Degraded");
+    assert!(
+        a.bus.subscribe(&channel).await.is_err(),
+        "a subscription made while disconnected is not confirmed"
+    );
+
+    server.start_again();
+    a.connected_at(1).await;
+    b.connected_at(1).await;
+    // ...but it was remembered and is live after the first connection.
+    traffic_flows(&b, &mut a, &channel).await;
+}
