@@ -20,6 +20,11 @@
 //! cannot round-trip through a non-self-describing format. SharedObject slot
 //! values and call arguments travel as their AMF encoding, as opaque bytes.
 //!
+//! Copies: encoding writes the event (payload included) into one buffer;
+//! [`Envelope::decode_shared`] hands out byte fields as slices of the input
+//! `Bytes`, so a received media frame costs the one copy out of the Redis
+//! client and no more.
+//!
 //! Decoding is bounded: the input length is checked against a limit the
 //! caller gives (at most [`MAX_ENVELOPE_LEN`]), bincode itself is capped at
 //! that same hard limit, and trailing bytes are an error. Decoding never
@@ -310,6 +315,24 @@ impl Envelope {
     /// [`EnvelopeError::UnsupportedVersion`], [`EnvelopeError::Malformed`],
     /// [`EnvelopeError::TrailingBytes`].
     pub fn decode(input: &[u8], max_len: usize) -> Result<Self, EnvelopeError> {
+        Self::decode_inner(input, max_len)
+    }
+
+    /// As [`Envelope::decode`], but byte fields (media payloads, AMF
+    /// arguments, slot values) share `input`'s memory instead of being
+    /// copied.
+    ///
+    /// # Errors
+    ///
+    /// As [`Envelope::decode`].
+    pub fn decode_shared(input: &Bytes, max_len: usize) -> Result<Self, EnvelopeError> {
+        let previous = bytes_serde::SOURCE.with(|s| s.replace(Some(input.clone())));
+        let result = Self::decode_inner(input, max_len);
+        bytes_serde::SOURCE.with(|s| s.replace(previous));
+        result
+    }
+
+    fn decode_inner(input: &[u8], max_len: usize) -> Result<Self, EnvelopeError> {
         let max = max_len.min(MAX_ENVELOPE_LEN);
         if input.len() > max {
             return Err(EnvelopeError::TooLarge {
@@ -367,22 +390,42 @@ struct Wire {
     event: ClusterEvent,
 }
 
-/// `Bytes` as a serde byte string (one copy on decode).
+/// `Bytes` as a serde byte string. Decoding borrows from the input and,
+/// when the input is a shared `Bytes` registered in [`SOURCE`] (see
+/// [`Envelope::decode_shared`]), slices it instead of copying.
 mod bytes_serde {
+    use std::cell::RefCell;
+
     use bytes::Bytes;
     use serde::{Deserializer, Serializer};
+
+    thread_local! {
+        /// The buffer being decoded on this thread, if shared.
+        pub(super) static SOURCE: RefCell<Option<Bytes>> = const { RefCell::new(None) };
+    }
 
     pub(super) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(b)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        d.deserialize_byte_buf(BytesVisitor)
+        d.deserialize_bytes(BytesVisitor)
+    }
+
+    /// `part` as a slice of the registered source when it lies inside it.
+    fn shared(part: &[u8]) -> Option<Bytes> {
+        SOURCE.with(|s| {
+            let source = s.borrow();
+            let source = source.as_ref()?;
+            let start = (part.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+            let end = start.checked_add(part.len())?;
+            (end <= source.len()).then(|| source.slice(start..end))
+        })
     }
 
     pub(super) struct BytesVisitor;
 
-    impl serde::de::Visitor<'_> for BytesVisitor {
+    impl<'de> serde::de::Visitor<'de> for BytesVisitor {
         type Value = Bytes;
 
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -391,6 +434,10 @@ mod bytes_serde {
 
         fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
             Ok(Bytes::copy_from_slice(v))
+        }
+
+        fn visit_borrowed_bytes<E: serde::de::Error>(self, v: &'de [u8]) -> Result<Bytes, E> {
+            Ok(shared(v).unwrap_or_else(|| Bytes::copy_from_slice(v)))
         }
 
         fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
@@ -437,7 +484,7 @@ mod opt_bytes {
         }
 
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_byte_buf(super::bytes_serde::BytesVisitor)
+            d.deserialize_bytes(super::bytes_serde::BytesVisitor)
                 .map(Some)
         }
     }
@@ -559,6 +606,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_shared_decode_slices_payloads_out_of_the_input_without_copying() {
+        let event = every_event().remove(9);
+        let wire = Envelope::new(NodeId::from("n"), 1, event.clone())
+            .encode()
+            .expect("encodes");
+        let back = Envelope::decode_shared(&wire, MAX_ENVELOPE_LEN).expect("decodes");
+        assert_eq!(back.event, event);
+        let ClusterEvent::MediaFrame { payload, .. } = back.event else {
+            panic!("a media frame")
+        };
+        let start = payload.as_ptr() as usize - wire.as_ptr() as usize;
+        assert!(
+            start + payload.len() <= wire.len(),
+            "payload points into the input"
+        );
+        // A plain decode copies, and leaves no shared source behind.
+        let copied = Envelope::decode(&wire, MAX_ENVELOPE_LEN).expect("decodes");
+        let ClusterEvent::MediaFrame { payload, .. } = copied.event else {
+            panic!("a media frame")
+        };
+        let inside = (payload.as_ptr() as usize).wrapping_sub(wire.as_ptr() as usize) < wire.len();
+        assert!(!inside);
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl EventReceiver {
                 Some(Received::ResyncAll { generation: None })
             }
             Inbound::Message { channel, payload } => {
-                let envelope = match Envelope::decode(&payload, self.max_len) {
+                let envelope = match Envelope::decode_shared(&payload, self.max_len) {
                     Ok(envelope) => envelope,
                     Err(error) => {
                         self.malformed += 1;
