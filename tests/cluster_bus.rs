@@ -36,7 +36,12 @@ impl Node {
     }
 
     fn redis(server: &RedisServer, id: &str) -> Self {
+        Self::redis_with_inbox(server, id, 4096)
+    }
+
+    fn redis_with_inbox(server: &RedisServer, id: &str, inbox_capacity: usize) -> Self {
         let mut config = RedisBusConfig::new(server.url(), NodeId::from(id));
+        config.inbox_capacity = inbox_capacity;
         config.backoff_initial = Duration::from_millis(50);
         config.backoff_max = Duration::from_millis(400);
         config.ping_interval = Duration::from_millis(200);
@@ -497,4 +502,53 @@ async fn a_bus_started_while_redis_is_down_remembers_its_subscriptions_and_conne
     b.connected_at(1).await;
     // ...but it was remembered and is live after the first connection.
     traffic_flows(&b, &mut a, &channel).await;
+}
+
+#[tokio::test]
+async fn a_consumer_that_falls_behind_loses_messages_with_a_report_not_memory() {
+    let server = RedisServer::start();
+    let channel = KeySpace::new("t-slow").scope_channel("live");
+    let mut slow = Node::redis_with_inbox(&server, "slow", 8);
+    let fast = Node::redis(&server, "fast");
+    slow.connected_at(1).await;
+    fast.connected_at(1).await;
+    slow.bus.subscribe(&channel).await.expect("subscribes");
+    let mut last = None;
+    for n in 0..200 {
+        last = fast
+            .publisher
+            .publish(&channel, broadcast(&format!("m{n}")))
+            .ok();
+    }
+    last.expect("queued").await.expect("published");
+    // Wait until every message reached the slow node's bus (kept or dropped).
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let stats = slow.bus.stats();
+        if stats.received + stats.inbox_dropped >= 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {stats:?}");
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        slow.bus.stats().inbox_dropped >= 190,
+        "{:?}",
+        slow.bus.stats()
+    );
+    // The consumer learns about the loss, then gets what the inbox kept.
+    let mut resync = false;
+    let mut kept = 0;
+    while let Ok(Some(item)) = timeout(Duration::from_millis(200), slow.receiver.recv()).await {
+        match item {
+            Received::ResyncAll { generation: None } => resync = true,
+            Received::ResyncAll { .. } => {}
+            Received::Event { .. } => kept += 1,
+        }
+    }
+    assert!(resync, "the loss was reported");
+    assert!(
+        kept <= 8,
+        "the inbox holds at most its capacity, got {kept}"
+    );
 }

@@ -41,6 +41,17 @@ impl EventPublisher {
         &self.bus
     }
 
+    /// Forgets `channel`'s sequence counter (a channel this node will not
+    /// publish to again, e.g. an ended stream's), bounding the counter map.
+    /// Should it publish there again, numbering restarts at 1, which
+    /// receivers take as a new baseline.
+    pub fn forget_channel(&self, channel: &str) {
+        self.seqs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(channel);
+    }
+
     /// Numbers, encodes and queues `event` on `channel`.
     ///
     /// # Errors
