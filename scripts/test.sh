@@ -23,7 +23,8 @@ apt_install() {
 }
 
 # tool -> Debian package
-declare -A NEED=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [rtmpdump]=rtmpdump [python3]=python3)
+declare -A NEED=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [rtmpdump]=rtmpdump [python3]=python3
+                [redis-server]=redis-server)
 missing=()
 for tool in "${!NEED[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${NEED[$tool]}")

@@ -72,6 +72,7 @@
 pub mod actors;
 pub mod app;
 pub mod client;
+pub mod cluster;
 pub mod directory;
 pub mod fanout;
 pub mod http;

@@ -6,3 +6,4 @@ pub mod mini_server;
 pub mod node;
 pub mod process;
 pub mod raw_client;
+pub mod redis;
