@@ -25,6 +25,7 @@ const TARGETS: &[Target] = &[
     ("shared_object", fuzzing::shared_object),
     ("session", fuzzing::session),
     ("client", fuzzing::client),
+    ("envelope", fuzzing::envelope),
 ];
 
 fn root() -> PathBuf {
@@ -223,6 +224,41 @@ fn the_client_seeds_and_all_their_prefixes_and_corruptions_never_panic() {
                 &format!("corruption {round} of the client seed"),
             );
         }
+    }
+}
+
+#[test]
+fn the_envelope_seed_and_all_its_prefixes_and_corruptions_never_panic() {
+    let target = TARGETS
+        .iter()
+        .find(|t| t.0 == "envelope")
+        .expect("envelope target");
+    let seed = fuzzing::envelope_seed();
+    assert!(!seed.is_empty(), "the seed is a real envelope");
+    if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
+        let dir = root().join("fuzz/corpus/envelope");
+        std::fs::create_dir_all(&dir).expect("corpus dir");
+        std::fs::write(dir.join("seed-broadcast"), &seed).expect("write seed");
+    }
+    let mut rng = Rng(0xE17E_5EED);
+    for n in 0..=seed.len() {
+        run(
+            target,
+            &seed[..n],
+            &format!("prefix {n} of the envelope seed"),
+        );
+    }
+    for round in 0..2000 {
+        let mut bad = seed.clone();
+        for _ in 0..=rng.below(4) {
+            let i = rng.below(bad.len());
+            bad[i] = rng.next() as u8;
+        }
+        run(
+            target,
+            &bad,
+            &format!("corruption {round} of the envelope seed"),
+        );
     }
 }
 

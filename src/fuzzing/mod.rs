@@ -10,6 +10,7 @@
 mod amf;
 mod chunk;
 mod client;
+mod envelope;
 mod flv;
 mod handshake;
 mod messages;
@@ -20,6 +21,7 @@ mod session;
 pub use amf::{amf0, amf3};
 pub use chunk::chunk;
 pub use client::{client, client_seed};
+pub use envelope::{envelope, envelope_seed};
 pub use flv::flv;
 pub use handshake::handshake;
 pub use messages::{command, shared_object};
