@@ -243,15 +243,15 @@ fn sigterm_stops_the_node_cleanly_with_a_player_attached() {
 
 #[test]
 fn a_stalled_player_is_evicted_with_bounded_memory_and_does_not_slow_the_others() {
-    // Bounds a real-time reader of this ~12 Mbps stream fits in (2 MiB is
-    // over a second of it) but far below what is published (~30 MB), so the
-    // stall shows within seconds.
+    // Bounds a real-time reader of this ~12 Mbps stream fits in even on a
+    // loaded machine (4 MiB is over two seconds of it) but far below what is
+    // published (~30 MB), so the stall shows within seconds.
     let node = Node::start_with_env(&[
         ("FERROCAST__FANOUT__GOP_MAX_BYTES", "2097152"),
-        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_BYTES", "2097152"),
-        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_SPAN_MS", "2000"),
-        ("FERROCAST__FANOUT__PLAYER_MAX_LAG_MS", "2000"),
-        ("FERROCAST__FANOUT__PLAYER_HARD_CAP_BYTES", "6291456"),
+        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_BYTES", "4194304"),
+        ("FERROCAST__FANOUT__PLAYER_QUEUE_MAX_SPAN_MS", "4000"),
+        ("FERROCAST__FANOUT__PLAYER_MAX_LAG_MS", "3000"),
+        ("FERROCAST__FANOUT__PLAYER_HARD_CAP_BYTES", "10485760"),
     ]);
     let dir = TempDir::new("live-stall");
     let source = dir.0.join("heavy.flv");

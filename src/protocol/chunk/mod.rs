@@ -15,6 +15,8 @@
 //!   compression. [`ChunkEncoder::encode_segments`] never copies the payload: it
 //!   emits header bytes and `Bytes::slice`s of the shared payload, so one media
 //!   frame can be fanned out to many players with only the headers differing.
+//! - [`ChunkWriter`] is one side's outbound stream: an encoder plus the bytes
+//!   it produced (copied small messages, shared payload segments), in order.
 //!
 //! Both are pure state machines: bytes in, values out. See
 //! `docs/protocol/chunk.md` for the deviations of real peers from the spec and how
@@ -23,6 +25,7 @@
 mod decoder;
 mod encoder;
 mod header;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -31,6 +34,7 @@ use bytes::Bytes;
 
 pub use decoder::ChunkDecoder;
 pub use encoder::ChunkEncoder;
+pub use writer::ChunkWriter;
 
 /// Chunk size both sides assume until a Set Chunk Size message says otherwise
 /// (spec §5.4.1: "The maximum chunk size defaults to 128 bytes").

@@ -43,10 +43,10 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rand::RngCore;
 
-use crate::protocol::chunk::{ChunkDecoder, ChunkEncoder};
+use crate::protocol::chunk::{ChunkDecoder, ChunkWriter};
 use crate::protocol::handshake::{ClientConfig, ClientHandshake, HandshakeStep};
 use crate::protocol::limits::ProtocolLimits;
 use crate::protocol::session::ObjectEncoding;
@@ -115,14 +115,10 @@ pub struct ClientSession {
     /// `Some` until the handshake completes.
     handshake: Option<ClientHandshake>,
     decoder: ChunkDecoder,
-    encoder: ChunkEncoder,
     /// Received bytes not yet consumed by the chunk decoder.
     inbuf: BytesMut,
-    /// Small messages are encoded into one buffer; media payloads are pushed
-    /// as their own segments so they are never copied.
-    outbuf: BytesMut,
-    /// Segments ready to be written, in order.
-    segments: Vec<Bytes>,
+    /// The outbound chunk stream (media payloads are never copied).
+    writer: ChunkWriter,
     connection: Connection,
     /// Next transaction id for our requests (1 is `connect`).
     next_transaction_id: u64,
@@ -144,10 +140,12 @@ impl ClientSession {
             decoder: ChunkDecoder::new(config.limits.chunk),
             config,
             handshake: Some(handshake),
-            encoder: ChunkEncoder::new(),
             inbuf: BytesMut::new(),
-            outbuf: BytesMut::new(),
-            segments: vec![c0c1],
+            writer: {
+                let mut writer = ChunkWriter::new();
+                writer.push_bytes(c0c1);
+                writer
+            },
             connection: Connection::Idle,
             next_transaction_id: 1,
             pending: BTreeMap::new(),
@@ -193,7 +191,7 @@ impl ClientSession {
                 HandshakeStep::Continue { send } => {
                     self.decoder.add_bytes_received(input.len() as u64);
                     if !send.is_empty() {
-                        self.segments.push(send);
+                        self.writer.push_bytes(send);
                     }
                     return Ok(events);
                 }
@@ -201,7 +199,7 @@ impl ClientSession {
                     let consumed = input.len().saturating_sub(outcome.remaining.len());
                     self.decoder.add_bytes_received(consumed as u64);
                     if !send.is_empty() {
-                        self.segments.push(send);
+                        self.writer.push_bytes(send);
                     }
                     self.inbuf.extend_from_slice(&outcome.remaining);
                     self.handshake = None;

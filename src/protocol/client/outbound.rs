@@ -28,13 +28,12 @@ impl ClientSession {
     /// Takes the bytes to write to the server, in order (segments for a
     /// vectored write). Empty when nothing is queued.
     pub fn take_outbound(&mut self) -> Vec<Bytes> {
-        self.flush_outbuf();
-        std::mem::take(&mut self.segments)
+        self.writer.take()
     }
 
     /// Whether bytes are waiting in [`take_outbound`](Self::take_outbound).
     pub fn has_outbound(&self) -> bool {
-        !self.outbuf.is_empty() || !self.segments.is_empty()
+        self.writer.has_pending()
     }
 
     /// Sends Set Chunk Size and `connect`; the answer arrives as
@@ -254,9 +253,8 @@ impl ClientSession {
             type_id: kind.type_id(),
             stream_id,
         };
-        self.flush_outbuf();
-        self.encoder
-            .encode_segments(&header, payload, &mut self.segments)
+        self.writer
+            .queue_shared(&header, payload)
             .map_err(|source| ClientSessionError::EncodeChunk {
                 type_id: header.type_id,
                 source,
@@ -437,15 +435,8 @@ impl ClientSession {
             stream_id,
             payload,
         };
-        self.encoder
-            .encode(&raw, &mut self.outbuf)
+        self.writer
+            .queue(&raw)
             .map_err(|source| ClientSessionError::EncodeChunk { type_id, source })
-    }
-
-    fn flush_outbuf(&mut self) {
-        if !self.outbuf.is_empty() {
-            let bytes = self.outbuf.split().freeze();
-            self.segments.push(bytes);
-        }
     }
 }

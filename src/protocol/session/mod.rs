@@ -45,11 +45,11 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use bytestring::ByteString;
 use rand::RngCore;
 
-use crate::protocol::chunk::{ChunkDecoder, ChunkEncoder};
+use crate::protocol::chunk::{ChunkDecoder, ChunkWriter};
 use crate::protocol::command::{DEFAULT_CAPABILITIES, DEFAULT_FMS_VERSION, DEFAULT_MODE};
 use crate::protocol::handshake::ServerHandshake;
 use crate::protocol::limits::ProtocolLimits;
@@ -135,15 +135,11 @@ pub struct ServerSession {
     /// Handshake bytes written (S0+S1+S2), for [`bytes_sent`](Self::bytes_sent).
     handshake_bytes_sent: u64,
     decoder: ChunkDecoder,
-    encoder: ChunkEncoder,
     /// Received bytes not yet consumed by the chunk decoder (at most one
     /// partial chunk).
     inbuf: BytesMut,
-    /// Small messages are encoded into one buffer; media payloads are pushed
-    /// as their own segments so they are never copied.
-    outbuf: BytesMut,
-    /// Segments ready to be written, in order.
-    segments: Vec<Bytes>,
+    /// The outbound chunk stream (media payloads are never copied).
+    writer: ChunkWriter,
     connection: state::Connection,
     /// Message streams created with `createStream`, by id.
     streams: BTreeMap<u32, StreamInfo>,
@@ -171,10 +167,8 @@ impl ServerSession {
             config,
             handshake: Some(ServerHandshake::new()),
             handshake_bytes_sent: 0,
-            encoder: ChunkEncoder::new(),
             inbuf: BytesMut::new(),
-            outbuf: BytesMut::new(),
-            segments: Vec::new(),
+            writer: ChunkWriter::new(),
             connection: state::Connection::AwaitingConnect,
             streams: BTreeMap::new(),
             next_request: 1,
@@ -233,7 +227,7 @@ impl ServerSession {
             let send = step.send().clone();
             self.handshake_bytes_sent += send.len() as u64;
             if !send.is_empty() {
-                self.segments.push(send);
+                self.writer.push_bytes(send);
             }
             let Some(outcome) = step.outcome() else {
                 self.decoder.add_bytes_received(input.len() as u64);
@@ -319,7 +313,7 @@ impl ServerSession {
 
     /// Total bytes queued for sending so far (handshake included).
     pub fn bytes_sent(&self) -> u64 {
-        self.handshake_bytes_sent + self.encoder.bytes_written()
+        self.handshake_bytes_sent + self.writer.encoder().bytes_written()
     }
 
     /// Bytes sent that the client has not acknowledged yet, judged by its last

@@ -22,13 +22,12 @@ impl ServerSession {
     /// Takes the bytes to write to the client, in order (segments for a
     /// vectored write). Empty when nothing is queued.
     pub fn take_outbound(&mut self) -> Vec<Bytes> {
-        self.flush_outbuf();
-        std::mem::take(&mut self.segments)
+        self.writer.take()
     }
 
     /// Whether bytes are waiting in [`take_outbound`](Self::take_outbound).
     pub fn has_outbound(&self) -> bool {
-        !self.outbuf.is_empty() || !self.segments.is_empty()
+        self.writer.has_pending()
     }
 
     /// Sends an `onStatus` on a message stream (e.g.
@@ -193,9 +192,8 @@ impl ServerSession {
             type_id: kind.type_id(),
             stream_id,
         };
-        self.flush_outbuf();
-        self.encoder
-            .encode_segments(&header, payload, &mut self.segments)
+        self.writer
+            .queue_shared(&header, payload)
             .map_err(|source| SessionError::EncodeChunk {
                 type_id: header.type_id,
                 source,
@@ -256,9 +254,8 @@ impl ServerSession {
             type_id: DATA_AMF0,
             stream_id,
         };
-        self.flush_outbuf();
-        self.encoder
-            .encode_segments(&header, payload, &mut self.segments)
+        self.writer
+            .queue_shared(&header, payload)
             .map_err(|source| SessionError::EncodeChunk {
                 type_id: DATA_AMF0,
                 source,
@@ -391,15 +388,8 @@ impl ServerSession {
             stream_id,
             payload,
         };
-        self.encoder
-            .encode(&raw, &mut self.outbuf)
+        self.writer
+            .queue(&raw)
             .map_err(|source| SessionError::EncodeChunk { type_id, source })
-    }
-
-    fn flush_outbuf(&mut self) {
-        if !self.outbuf.is_empty() {
-            let bytes = self.outbuf.split().freeze();
-            self.segments.push(bytes);
-        }
     }
 }

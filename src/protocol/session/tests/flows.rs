@@ -105,7 +105,7 @@ fn accepted_connect_sends_control_sequence_then_result_on_type_20() {
     assert!(session.is_connected());
     assert_eq!(session.app().map(|a| &**a), Some("live/room1"));
     // The encoder now uses the announced chunk size.
-    assert_eq!(session.encoder.chunk_size(), 4096);
+    assert_eq!(session.writer.encoder().chunk_size(), 4096);
 }
 
 #[test]
