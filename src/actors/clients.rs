@@ -252,6 +252,27 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn the_scope_watcher_hears_of_a_scopes_first_and_last_client_only() {
+        let directory = ClientDirectory::default();
+        let (early, _) = peer("n:0", "old");
+        directory.register(early);
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let sink = seen.clone();
+        directory.watch_scopes(Box::new(move |scope, present| {
+            sink.lock().unwrap().push((scope.to_string(), present));
+        }));
+        for (id, scope) in [("n:1", "room"), ("n:2", "room")] {
+            directory.register(peer(id, scope).0);
+        }
+        directory.unregister("n:1");
+        directory.unregister("n:2");
+        directory.unregister("n:2");
+        let expected =
+            [("old", true), ("room", true), ("room", false)].map(|(s, p)| (s.to_string(), p));
+        assert_eq!(*seen.lock().unwrap(), expected);
+    }
+
+    #[actix_rt::test]
     async fn the_server_handle_broadcasts_to_a_scope_and_calls_one_client() {
         let server = Server {
             shared_objects: None,

@@ -145,3 +145,46 @@ fn report(op: &str, channel: &str, result: Result<(), BusError>) {
         Err(error) => tracing::warn!(op, channel, %error, "cluster subscription failed"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cluster::{LocalHub, NodeId};
+
+    async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scope_is_subscribed_while_it_has_local_clients_and_confirmed_once_the_bus_acked() {
+        let hub = LocalHub::new();
+        let (bus, _inbox) = hub.attach(NodeId::from("n"), 16, 1 << 20);
+        let keys = KeySpace::default();
+        let subs = Arc::new(Subscriptions::new(Arc::new(bus), keys.clone()));
+        subs.spawn(keys.node_channel(&NodeId::from("n")));
+        let channel = keys.scope_channel("live/a");
+        subs.set("live/a", true);
+        eventually("subscribed", || subs.is_confirmed("live/a")).await;
+        assert_eq!(hub.subscribers(&channel), 1);
+        assert_eq!(hub.subscribers(&keys.node_channel(&NodeId::from("n"))), 1);
+        // Leaving and coming back quickly ends subscribed.
+        subs.set("live/a", false);
+        subs.set("live/a", true);
+        subs.set("live/b", true);
+        eventually("both", || {
+            subs.is_confirmed("live/a") && subs.is_confirmed("live/b")
+        })
+        .await;
+        assert_eq!(hub.subscribers(&channel), 1);
+        subs.set("live/a", false);
+        eventually("unsubscribed", || hub.subscribers(&channel) == 0).await;
+        assert!(!subs.is_confirmed("live/a"));
+        subs.close();
+    }
+}
