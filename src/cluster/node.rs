@@ -167,6 +167,25 @@ impl ClusterNode {
             }
         };
         let events = EventReceiver::new(inbox, node_id.clone(), MAX_ENVELOPE_LEN);
+        let mut inputs = ClusterInputs {
+            events,
+            membership: None,
+        };
+        let redis = redis.map(|membership| {
+            let info = serde_json::to_string(&HeartbeatInfo {
+                rtmp_addr: rtmp_addr.to_string(),
+                http_addr: http_addr.to_string(),
+            })
+            .unwrap_or_default();
+            let interval = Duration::from_millis(c.heartbeat_interval_ms);
+            let ttl = Duration::from_millis(c.node_ttl_ms);
+            let heartbeat = membership.spawn_heartbeat(node_id.clone(), info, interval, ttl);
+            inputs.membership = Some(membership.watch(interval));
+            RedisParts {
+                membership,
+                heartbeat: Mutex::new(Some(heartbeat)),
+            }
+        });
         let subscriptions = Arc::new(Subscriptions::new(bus.clone(), keys.clone()));
         subscriptions.spawn(keys.node_channel(&node_id));
         let node = Arc::new(Self {
@@ -181,32 +200,9 @@ impl ClusterNode {
             broadcasts_received: AtomicU64::new(0),
             calls_served: AtomicU64::new(0),
             stopped: watch::channel(false).0,
-            redis: None,
+            redis,
             node_id,
         });
-        let mut inputs = ClusterInputs {
-            events,
-            membership: None,
-        };
-        let Some(membership) = redis else {
-            return Ok((node, inputs));
-        };
-        let info = serde_json::to_string(&HeartbeatInfo {
-            rtmp_addr: rtmp_addr.to_string(),
-            http_addr: http_addr.to_string(),
-        })
-        .unwrap_or_default();
-        let interval = Duration::from_millis(c.heartbeat_interval_ms);
-        let ttl = Duration::from_millis(c.node_ttl_ms);
-        let heartbeat = membership.spawn_heartbeat(node.node_id.clone(), info, interval, ttl);
-        inputs.membership = Some(membership.watch(interval));
-        let mut node = node;
-        if let Some(inner) = Arc::get_mut(&mut node) {
-            inner.redis = Some(RedisParts {
-                membership,
-                heartbeat: Mutex::new(Some(heartbeat)),
-            });
-        }
         Ok((node, inputs))
     }
 
