@@ -55,7 +55,8 @@ impl Application for ChatApp {
 
     fn on_disconnect(&self, client: &ClientInfo, server: &Server) {
         let user = Self::user(client);
-        server.broadcast(&client.scope, "onLeft", vec![AmfValue::string(user)]);
+        // The broadcast is sent at once; its count is not needed here.
+        drop(server.broadcast(&client.scope, "onLeft", vec![AmfValue::string(user)]));
     }
 
     fn on_call(
@@ -75,7 +76,12 @@ impl Application for ChatApp {
         };
         let args = vec![AmfValue::string(Self::user(client)), AmfValue::string(text)];
         let nodes = server.broadcast(&client.scope, "onMessage", args);
-        ready(CallOutcome::Result(vec![AmfValue::Number(nodes as f64)]))
+        Box::pin(async move {
+            match nodes.await {
+                Ok(nodes) => CallOutcome::Result(vec![AmfValue::Number(nodes as f64)]),
+                Err(e) => CallOutcome::Error(format!("sendMessage: {e}.")),
+            }
+        })
     }
 
     fn on_shared_object_write(&self, _: &ClientInfo, _: &SharedObjectRef, slot: &str) -> bool {

@@ -16,6 +16,7 @@ use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 use tracing::{info, warn};
 
+use crate::actors::cluster::spawn_router;
 use crate::actors::connection::{
     ConnectionActor, ConnectionDeps, ConnectionTiming, LiveConnections, SharedObjectDeps,
 };
@@ -23,6 +24,7 @@ use crate::actors::messages::Shutdown;
 use crate::actors::registry::RegistryActor;
 use crate::actors::shared_objects::SharedObjectsActor;
 use crate::app::{Applications, Server};
+use crate::cluster::node::ClusterNode;
 use crate::directory::Directory;
 use crate::http::{self, NodeState};
 use crate::metrics::Metrics;
@@ -108,10 +110,16 @@ pub async fn serve(
         directory: directory.clone(),
     });
     let so_data = web::Data::new(so_registry.clone());
+    // The cluster side: a LocalHub of one without --redis; with it, a
+    // RedisBus that connects in the background (never blocks startup).
+    let (cluster, cluster_inputs) = ClusterNode::start(&settings, &node_id, rtmp_addr, http_addr)
+        .map_err(std::io::Error::other)?;
+    let cluster_data = web::Data::new(cluster.clone());
     let http = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(so_data.clone())
+            .app_data(cluster_data.clone())
             .configure(http::routes)
     })
     .workers(1)
@@ -145,12 +153,14 @@ pub async fn serve(
             shared_objects: Some(so_registry.clone()),
             clients: Arc::default(),
             call_timeout_ms: settings.calls.timeout_ms,
+            cluster: Some(cluster.clone()),
         },
         shared_objects: SharedObjectDeps {
             registry: so_registry.clone(),
             max_per_connection: settings.shared_objects.max_per_connection,
         },
     };
+    spawn_router(deps.server.clone(), cluster.clone(), cluster_inputs);
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
     on_bound(&BoundNode {
         node_id: node_id.clone(),
@@ -198,6 +208,7 @@ pub async fn serve(
             warn!(error = %e, "flushing the SharedObject store failed");
         }
     }
+    cluster.leave().await;
     http_handle.stop(true).await;
     for arbiter in arbiters {
         arbiter.stop();

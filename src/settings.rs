@@ -145,6 +145,19 @@ pub struct ClusterSettings {
     pub redis_url: Option<String>,
     /// This node's id; `None` means hostname plus a random suffix, chosen at start.
     pub node_id: Option<String>,
+    /// Prefix of every Redis key and channel (several clusters can share one
+    /// Redis under different prefixes).
+    pub key_prefix: String,
+    /// How often a node refreshes its heartbeat key (ms).
+    pub heartbeat_interval_ms: u64,
+    /// How long a heartbeat lives: a node silent this long is dead (ms).
+    pub node_ttl_ms: u64,
+    /// Cluster messages a node buffers before dropping (and resyncing).
+    pub inbox_capacity: usize,
+    /// Cluster messages a node queues for Redis before refusing more.
+    pub outbox_capacity: usize,
+    /// Cross-node `callClient` calls this node may have awaiting a reply.
+    pub max_pending_calls: usize,
 }
 
 /// `[store]`
@@ -230,6 +243,12 @@ impl Default for Settings {
             cluster: ClusterSettings {
                 redis_url: None,
                 node_id: None,
+                key_prefix: crate::cluster::keys::DEFAULT_PREFIX.to_string(),
+                heartbeat_interval_ms: 1_000,
+                node_ttl_ms: 3_000,
+                inbox_capacity: 4_096,
+                outbox_capacity: 4_096,
+                max_pending_calls: 10_000,
             },
             store: StoreSettings {
                 data_dir: PathBuf::from("./data"),
@@ -333,7 +352,33 @@ impl Settings {
     fn validate(&self) -> Result<(), SettingsError> {
         let l = &self.limits;
         let so = &self.shared_objects;
-        let checks: [(bool, &'static str, &'static str); 10] = [
+        let c = &self.cluster;
+        let checks: [(bool, &'static str, &'static str); 15] = [
+            (
+                !c.key_prefix.is_empty(),
+                "cluster.key_prefix",
+                "must not be empty",
+            ),
+            (
+                c.heartbeat_interval_ms > 0,
+                "cluster.heartbeat_interval_ms",
+                "must be positive",
+            ),
+            (
+                c.node_ttl_ms > c.heartbeat_interval_ms,
+                "cluster.node_ttl_ms",
+                "must be longer than cluster.heartbeat_interval_ms",
+            ),
+            (
+                c.inbox_capacity >= 1 && c.outbox_capacity >= 1,
+                "cluster.inbox_capacity",
+                "inbox_capacity and outbox_capacity must be at least 1",
+            ),
+            (
+                c.max_pending_calls >= 1,
+                "cluster.max_pending_calls",
+                "must be at least 1",
+            ),
             (
                 self.rtmp.handshake_timeout_ms > 0,
                 "rtmp.handshake_timeout_ms",

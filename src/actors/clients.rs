@@ -16,7 +16,7 @@
 //! [`LiveConnections`]: super::connection::LiveConnections
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use actix::Recipient;
 
@@ -50,10 +50,17 @@ struct Inner {
     by_scope: HashMap<String, BTreeSet<String>>,
 }
 
+/// Told, under the directory's lock (so in order), when a scope gets its
+/// first client on this node (`true`) and when it loses its last (`false`):
+/// the cluster layer subscribes to a scope's channel only while it has
+/// local clients. Must not block or call back into the directory.
+pub type ScopeWatcher = Box<dyn Fn(&str, bool) + Send + Sync>;
+
 /// The clients connected to this node.
 #[derive(Default)]
 pub struct ClientDirectory {
     inner: Mutex<Inner>,
+    scope_watcher: OnceLock<ScopeWatcher>,
 }
 
 impl std::fmt::Debug for ClientDirectory {
@@ -69,6 +76,23 @@ impl ClientDirectory {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Installs the [`ScopeWatcher`] (once; later calls are ignored) and
+    /// tells it about every scope that already has clients.
+    pub fn watch_scopes(&self, watcher: ScopeWatcher) {
+        let inner = self.lock();
+        if self.scope_watcher.set(watcher).is_ok() {
+            if let Some(watcher) = self.scope_watcher.get() {
+                inner.by_scope.keys().for_each(|scope| watcher(scope, true));
+            }
+        }
+    }
+
+    fn scope_changed(&self, scope: &str, present: bool) {
+        if let Some(watcher) = self.scope_watcher.get() {
+            watcher(scope, present);
+        }
+    }
+
     /// Adds a client whose connect was accepted (replacing one of the same
     /// id, which cannot happen with node-unique connection ids).
     pub fn register(&self, handle: ClientHandle) {
@@ -76,16 +100,25 @@ impl ClientDirectory {
         let id = handle.info.client_id.clone();
         let scope = handle.info.scope.clone();
         if let Some(old) = inner.by_id.insert(id.clone(), handle) {
-            remove_from_scope(&mut inner, &old.info.scope, &id);
+            if remove_from_scope(&mut inner, &old.info.scope, &id) {
+                self.scope_changed(&old.info.scope, false);
+            }
         }
-        inner.by_scope.entry(scope).or_default().insert(id);
+        let members = inner.by_scope.entry(scope.clone()).or_default();
+        let first = members.is_empty();
+        members.insert(id);
+        if first {
+            self.scope_changed(&scope, true);
+        }
     }
 
     /// Removes a client (its connection stopped). Unknown ids are ignored.
     pub fn unregister(&self, client_id: &str) {
         let mut inner = self.lock();
         if let Some(old) = inner.by_id.remove(client_id) {
-            remove_from_scope(&mut inner, &old.info.scope, client_id);
+            if remove_from_scope(&mut inner, &old.info.scope, client_id) {
+                self.scope_changed(&old.info.scope, false);
+            }
         }
     }
 
@@ -117,13 +150,16 @@ impl ClientDirectory {
     }
 }
 
-fn remove_from_scope(inner: &mut Inner, scope: &str, id: &str) {
+/// Removes `id` from `scope`; `true` when that left the scope empty.
+fn remove_from_scope(inner: &mut Inner, scope: &str, id: &str) -> bool {
     if let Some(members) = inner.by_scope.get_mut(scope) {
         members.remove(id);
         if members.is_empty() {
             inner.by_scope.remove(scope);
+            return true;
         }
     }
+    false
 }
 
 #[cfg(test)]
@@ -216,18 +252,40 @@ mod tests {
     }
 
     #[actix_rt::test]
+    async fn the_scope_watcher_hears_of_a_scopes_first_and_last_client_only() {
+        let directory = ClientDirectory::default();
+        let (early, _) = peer("n:0", "old");
+        directory.register(early);
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let sink = seen.clone();
+        directory.watch_scopes(Box::new(move |scope, present| {
+            sink.lock().unwrap().push((scope.to_string(), present));
+        }));
+        for (id, scope) in [("n:1", "room"), ("n:2", "room")] {
+            directory.register(peer(id, scope).0);
+        }
+        directory.unregister("n:1");
+        directory.unregister("n:2");
+        directory.unregister("n:2");
+        let expected =
+            [("old", true), ("room", true), ("room", false)].map(|(s, p)| (s.to_string(), p));
+        assert_eq!(*seen.lock().unwrap(), expected);
+    }
+
+    #[actix_rt::test]
     async fn the_server_handle_broadcasts_to_a_scope_and_calls_one_client() {
         let server = Server {
             shared_objects: None,
             node_id: "n".into(),
             clients: Arc::default(),
             call_timeout_ms: 1_000,
+            cluster: None,
         };
         let (a, a_seen) = peer("n:1", "room");
         let (b, b_seen) = peer("n:2", "elsewhere");
         server.clients.register(a);
         server.clients.register(b);
-        assert_eq!(server.broadcast("room", "hello", vec![]), 1);
+        assert_eq!(server.broadcast("room", "hello", vec![]).await, Ok(1));
         let answer = server.call_client("n:1", "ping", vec![]).await;
         assert_eq!(answer, Ok(vec![AmfValue::string("ping")]));
         // The broadcast was queued before the call, so it has been handled.

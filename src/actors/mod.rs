@@ -4,6 +4,7 @@
 //! See `docs/architecture.md` for who owns what.
 
 pub mod clients;
+pub mod cluster;
 pub mod connection;
 pub mod messages;
 pub mod registry;

@@ -96,7 +96,12 @@ impl Builtin {
             )])),
             Self::Broadcast { method, args } => {
                 let nodes = server.broadcast(&client.scope, &method, args);
-                ready(CallOutcome::Result(vec![AmfValue::Number(nodes as f64)]))
+                Box::pin(async move {
+                    match nodes.await {
+                        Ok(nodes) => CallOutcome::Result(vec![AmfValue::Number(nodes as f64)]),
+                        Err(e) => CallOutcome::Error(format!("broadcast: {e}.")),
+                    }
+                })
             }
             Self::CallClient {
                 client_id,

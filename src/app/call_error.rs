@@ -45,4 +45,11 @@ pub enum CallError {
         /// The cap.
         limit: usize,
     },
+    /// The operation needs other nodes and the cluster bus cannot reach
+    /// them (Redis unreachable, or its queue full): never a silent drop.
+    #[error("the cluster is unavailable, {reason}")]
+    ClusterUnavailable {
+        /// What was (not) done, and the bus's reason.
+        reason: String,
+    },
 }

@@ -13,6 +13,8 @@ use crate::actors::shared_objects::{
     AdminSharedObject, ListSharedObjects, SharedObjectsActor, SoSummary,
 };
 use crate::app::SharedObjectRef;
+use crate::cluster::node::ClusterNode;
+use crate::cluster::NodeId;
 use crate::protocol::amf::AmfValue;
 use crate::sharedobject::Operation;
 
@@ -30,6 +32,10 @@ pub struct Server {
     /// the caller gives up a little later in any case, so a connection
     /// that is stuck (or whose mailbox is) cannot keep a caller waiting.
     pub(crate) call_timeout_ms: u64,
+    // ---- cluster ----
+    /// This node's side of the cluster (`None` in handles built without a
+    /// node: then broadcasts and calls stay on this node).
+    pub(crate) cluster: Option<Arc<ClusterNode>>,
 }
 
 /// How much longer than the called connection's own timeout a caller waits.
@@ -153,25 +159,58 @@ impl Server {
 impl Server {
     /// Invokes `method(args...)` with transaction id 0 (no answer) on every
     /// client connected to exactly `scope` (`APP/ROOM...`; `live/a` does not
-    /// reach `live`), including the one asking, and returns the number of
-    /// nodes reached: 1 on a single node. Each client gets the call in its own
-    /// object encoding. Delivery is asynchronous (through each connection's
-    /// mailbox); the broadcast's own `_result` may reach the caller before or
-    /// after the call itself.
+    /// reach `live`), including the one asking, on every node, and resolves
+    /// to the number of nodes reached (1 on a single node). Each client gets
+    /// the call in its own object encoding. This node's clients get it at
+    /// once (through each connection's mailbox; the broadcast's own
+    /// `_result` may reach the caller before or after the call itself); the
+    /// other nodes' through the cluster bus, and the future resolves once the
+    /// bus acknowledged the publication. Dropping the future does not cancel
+    /// the broadcast.
     ///
-    /// This is the one door for broadcasts: issue 5 extends it over the
-    /// cluster bus.
-    pub fn broadcast(&self, scope: &str, method: &str, args: Vec<AmfValue>) -> usize {
+    /// This is the one door for broadcasts.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::ClusterUnavailable`] when the cluster bus cannot reach
+    /// the other nodes (Redis down): this node's clients got the call, the
+    /// others did not.
+    pub fn broadcast(
+        &self,
+        scope: &str,
+        method: &str,
+        args: Vec<AmfValue>,
+    ) -> AppFuture<Result<usize, CallError>> {
+        let remote = self
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.publish_broadcast(scope, method, &args));
+        self.deliver_broadcast(scope, method, args);
+        match remote {
+            None => super::ready(Ok(1)),
+            Some(remote) => Box::pin(remote),
+        }
+    }
+
+    /// Delivers a broadcast to this node's clients in `scope`; returns how
+    /// many there were.
+    pub(crate) fn deliver_broadcast(
+        &self,
+        scope: &str,
+        method: &str,
+        args: Vec<AmfValue>,
+    ) -> usize {
         let targets = self.clients.in_scope(scope);
         tracing::debug!(scope, method, clients = targets.len(), "broadcast");
         let message = NotifyClient {
             method: method.to_string(),
             args,
         };
+        let count = targets.len();
         for target in targets {
             target.notify.do_send(message.clone());
         }
-        1
+        count
     }
 
     /// Invokes `method(args...)` on the client `client_id` with a fresh
@@ -184,8 +223,36 @@ impl Server {
     /// `[calls] max_pending_per_connection` calls awaiting an answer;
     /// [`CallError::Failed`] when it answers `_error`;
     /// [`CallError::Timeout`] after `[calls] timeout_ms` without an answer;
-    /// [`CallError::Disconnected`] when it leaves first.
+    /// [`CallError::Disconnected`] when it leaves first (or its node
+    /// dies). A client of another node (the part of its id before the last
+    /// `:` names the node) is called through the cluster bus: no running node
+    /// of that id is [`CallError::NoSuchClient`] at once;
+    /// [`CallError::ClusterUnavailable`] while the bus cannot reach it.
     pub fn call_client(
+        &self,
+        client_id: &str,
+        method: &str,
+        args: Vec<AmfValue>,
+    ) -> AppFuture<Result<Vec<AmfValue>, CallError>> {
+        if let Some(cluster) = &self.cluster {
+            match client_id.rsplit_once(':') {
+                Some((node, _)) if node != &*self.node_id => {
+                    let call = cluster.call_remote(
+                        NodeId::new(node),
+                        client_id.to_string(),
+                        method.to_string(),
+                        &args,
+                    );
+                    return Box::pin(call);
+                }
+                _ => {}
+            }
+        }
+        self.call_local_client(client_id, method, args)
+    }
+
+    /// [`call_client`](Self::call_client) for a client of this node.
+    pub(crate) fn call_local_client(
         &self,
         client_id: &str,
         method: &str,

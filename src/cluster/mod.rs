@@ -18,6 +18,11 @@
 //! - [`membership`]: node heartbeats with a TTL, live nodes, nodes that left,
 //!   and stream-ownership leases.
 //! - [`keys`]: every Redis key and channel name.
+//! - [`amf_args`]: call arguments and results as AMF bytes inside events.
+//! - [`node`]: [`ClusterNode`](node::ClusterNode), this node's side of the
+//!   cluster — the bus it runs, scope subscriptions, cross-node calls in
+//!   flight, heartbeat, health (the router that acts on received events is
+//!   `crate::actors::cluster`).
 //!
 //! # Delivery contract
 //!
@@ -30,12 +35,14 @@
 //! one sender on one channel arrive in publish order. See `docs/cluster.md`
 //! for the wire format and keys.
 
+pub mod amf_args;
 pub mod bus;
 pub mod envelope;
 pub mod events;
 pub mod keys;
 pub mod local;
 pub mod membership;
+pub mod node;
 pub mod redis_bus;
 
 pub use bus::{

@@ -37,6 +37,12 @@ impl Node {
     /// Starts a single node with extra settings and, optionally, a TOML
     /// configuration file with the given contents.
     pub fn start_with(env: &[(&str, &str)], config: Option<&str>) -> Self {
+        Self::start_with_args(&[], env, config)
+    }
+
+    /// Starts a node with extra command line arguments (e.g. `--redis URL`,
+    /// `--node-id ID`), extra settings and an optional configuration file.
+    pub fn start_with_args(args: &[&str], env: &[(&str, &str)], config: Option<&str>) -> Self {
         let data = super::process::TempDir::new("node-data");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ferrocast"));
         command
@@ -55,6 +61,7 @@ impl Node {
                     .find(|(k, _)| *k == "FERROCAST__STORE__DATA_DIR")
                     .map_or(data.0.clone(), |(_, v)| std::path::PathBuf::from(v)),
             );
+        command.args(args);
         if let Some(toml) = config {
             let path = data.0.join("ferrocast.toml");
             std::fs::write(&path, toml).expect("write config");
