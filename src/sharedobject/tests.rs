@@ -13,7 +13,9 @@ fn limits() -> SharedObjectLimits {
         max_slots: 8,
         max_slot_bytes: 64,
         max_ops_per_message: 6,
+        max_object_bytes: 1 << 20,
         history: 4,
+        history_max_bytes: 1 << 20,
         sync_budget_bytes: 40,
     }
 }
