@@ -232,6 +232,11 @@ fn so_limits(settings: &Settings) -> SharedObjectLimits {
             .min(settings.rtmp.max_unwritten_bytes / 2),
         history: so.history,
         history_max_bytes: so.history_max_bytes,
+        lossy_version_window: if so.flush_interval_ms > 0 {
+            crate::sharedobject::LOSSY_VERSION_WINDOW
+        } else {
+            0
+        },
         ..SharedObjectLimits::default()
     }
 }

@@ -100,6 +100,8 @@ pub struct SharedObjectActor {
     handled: u64,
     /// The registry asked it to stop: it stops once nothing is pending.
     stop_requested: bool,
+    /// Highest version covered by a store flush issued (lossy stores).
+    flushed_version: u32,
     /// Highest version any non-persistent object of this node reached:
     /// a new non-persistent incarnation starts above it.
     version_floor: Option<Arc<AtomicU32>>,
@@ -149,6 +151,7 @@ impl SharedObjectActor {
             loading: false,
             lag_timer: None,
             handled: 0,
+            flushed_version: 0,
             stop_requested: false,
             version_floor: None,
         }
@@ -219,6 +222,12 @@ impl SharedObjectActor {
                 if let Some(old) = &self.state_before_reload() {
                     state.raise_version(*old);
                 }
+                let window = self.limits.lossy_version_window;
+                if window > 0 {
+                    // A crash may have lost versions up to `window` above
+                    // the stored one (see `accepted`): start above them.
+                    state.raise_version(stored_version.saturating_add(window));
+                }
                 let raised = state.version() != stored_version;
                 self.state = Some(state);
                 if reload {
@@ -232,6 +241,9 @@ impl SharedObjectActor {
                     // handed out again.
                     let version = self.state.as_ref().map_or(0, SharedObjectState::version);
                     self.commit(version, Vec::new(), ctx);
+                    if window > 0 {
+                        self.flush_store(version, ctx);
+                    }
                 }
                 if reload {
                     let ids: Vec<u64> = self.subscribers.keys().copied().collect();
@@ -394,11 +406,17 @@ impl SharedObjectActor {
                 floor.fetch_max(accepted.version, Ordering::AcqRel);
             }
         }
-        let gate = if accepted.changes.is_empty() {
+        let mut gate = if accepted.changes.is_empty() {
             self.issued
         } else {
             self.commit(accepted.version, accepted.store_changes(), ctx)
         };
+        let window = self.limits.lossy_version_window;
+        if window > 0 && bumped && accepted.version > self.flushed_version.saturating_add(window)
+        {
+            // Never show more than `window` versions past a durable one.
+            gate = self.flush_store(accepted.version, ctx);
+        }
         self.outgoing.push_back(Entry {
             gate,
             kind: EntryKind::Change {
@@ -432,6 +450,24 @@ impl SharedObjectActor {
             changes,
         });
         commit
+            .into_actor(self)
+            .map(move |result, act, ctx| act.committed(seq, result, ctx))
+            .spawn(ctx);
+        seq
+    }
+
+    /// Issues a store flush covering every commit so far (up to
+    /// `version`), resolved like a commit; returns its gate.
+    fn flush_store(&mut self, version: u32, ctx: &mut Context<Self>) -> u64 {
+        let Some(store) = &self.store else {
+            return self.issued;
+        };
+        self.issued += 1;
+        self.outstanding += 1;
+        self.flushed_version = self.flushed_version.max(version);
+        let seq = self.issued;
+        store
+            .flush()
             .into_actor(self)
             .map(move |result, act, ctx| act.committed(seq, result, ctx))
             .spawn(ctx);

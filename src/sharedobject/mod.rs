@@ -77,6 +77,12 @@ pub struct SharedObjectLimits {
     pub history_max_bytes: usize,
     /// Bytes of Change events packed into one sync message.
     pub sync_budget_bytes: usize,
+    /// With a store that acknowledges before data is durable (a flush
+    /// interval): at most this many versions are shown beyond the last one
+    /// known durable, and a load jumps the version by this much, so versions
+    /// a crash lost are never handed out again. 0: the store is durable
+    /// before it acknowledges.
+    pub lossy_version_window: u32,
 }
 
 impl Default for SharedObjectLimits {
@@ -89,6 +95,7 @@ impl Default for SharedObjectLimits {
             history: 1024,
             history_max_bytes: DEFAULT_HISTORY_MAX_BYTES,
             sync_budget_bytes: DEFAULT_SYNC_BUDGET_BYTES,
+            lossy_version_window: 0,
         }
     }
 }
@@ -100,6 +107,8 @@ pub const DEFAULT_SYNC_BUDGET_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_OPS_PER_MESSAGE: usize = 256;
 /// Default largest object (16 MiB).
 pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
+/// The version window used with a lossy store (`flush_interval_ms > 0`).
+pub const LOSSY_VERSION_WINDOW: u32 = 1024;
 /// Default bytes of kept history per object (4 MiB).
 pub const DEFAULT_HISTORY_MAX_BYTES: usize = 4 * 1024 * 1024;
 

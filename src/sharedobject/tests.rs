@@ -17,6 +17,7 @@ fn limits() -> SharedObjectLimits {
         history: 4,
         history_max_bytes: 1 << 20,
         sync_budget_bytes: 40,
+        lossy_version_window: 0,
     }
 }
 

@@ -515,3 +515,35 @@ async fn the_actor_reports_itself_idle_only_when_no_subscriber_or_commit_is_left
     assert_eq!(snapshot(&so).await.version, 1);
     assert_eq!(info.lock().unwrap().handled, 3);
 }
+
+#[actix_rt::test]
+async fn with_a_lossy_store_a_load_jumps_the_version_and_no_more_than_the_window_is_shown_unflushed(
+) {
+    let dir = TempDir::new("lossy");
+    // Acknowledged at once, on disk only after an hour unless flushed.
+    let store = Arc::new(EmbeddedStore::open(&dir.0, Duration::from_secs(3600)).unwrap());
+    let limits = SharedObjectLimits {
+        lossy_version_window: 4,
+        ..SharedObjectLimits::default()
+    };
+    let (so, _, _) = start(true, limits, Some(store.clone()));
+    let w = Sub::join(&so, 1);
+    w.wait_events("the Use sync", use_synced).await;
+    // Versions up to 4 above the stored one (0) may have been lost: the
+    // object starts at 4, stored and flushed before anyone sees it.
+    assert_eq!(w.messages()[0].version, 4);
+    stored_version(&store, 4).await;
+    let flushed = store.stats().transactions;
+    assert!(flushed >= 1, "the jump was not flushed");
+    for i in 0..10 {
+        w.write(&so, vec![set(&format!("s{i}"), 1.0)]);
+    }
+    w.wait_events("every Success", |e| {
+        e.iter().filter(|e| matches!(e, SharedObjectEvent::Success(_))).count() == 10
+    })
+    .await;
+    // Versions 5..=14 pass the window: they were flushed (group commit may
+    // make the two flushes one transaction) though the interval is an hour.
+    assert!(store.stats().transactions > flushed, "{:?}", store.stats());
+    assert_eq!(snapshot(&so).await.version, 14);
+}
