@@ -499,14 +499,22 @@ fn change_event(name: &str, value: f64) -> SharedObjectEvent {
     SharedObjectEvent::RequestChange(vec![(name.into(), AmfValue::Number(value))])
 }
 
-async fn wait_admin(node: &Node, name: &str, persistent: bool, ok: impl Fn(u16, &serde_json::Value) -> bool) {
+async fn wait_admin(
+    node: &Node,
+    name: &str,
+    persistent: bool,
+    ok: impl Fn(u16, &serde_json::Value) -> bool,
+) {
     let deadline = std::time::Instant::now() + LIMIT;
     loop {
         let (status, json) = admin_object(node, name, persistent);
         if ok(status, &json) {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "admin API still shows {status} {json}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "admin API still shows {status} {json}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -555,10 +563,14 @@ async fn more_operations_than_the_event_limit_get_a_status_error_and_the_connect
     let node = Node::start();
     let mut raw = RawSo::connect(&node);
     raw.send("ev", 0, false, vec![SharedObjectEvent::Use]);
-    raw.until("the Use sync", |got| has_event(got, |e| *e == SharedObjectEvent::UseSuccess));
+    raw.until("the Use sync", |got| {
+        has_event(got, |e| *e == SharedObjectEvent::UseSuccess)
+    });
     // 300 operations: over [shared_objects] max_events_per_message (256),
     // under the protocol's hard bound (1024).
-    let events = (0..300).map(|i| change_event(&format!("s{i}"), 1.0)).collect();
+    let events = (0..300)
+        .map(|i| change_event(&format!("s{i}"), 1.0))
+        .collect();
     raw.send("ev", 0, false, events);
     raw.until("the EventLimit status", |got| {
         has_event(got, |e| matches!(e, SharedObjectEvent::Status { code, .. } if &**code == "SharedObject.EventLimit"))
@@ -567,7 +579,13 @@ async fn more_operations_than_the_event_limit_get_a_status_error_and_the_connect
     raw.until("the next write's Success", |got| {
         has_event(got, |e| *e == SharedObjectEvent::Success(vec!["ok".into()]))
     });
-    assert_eq!(admin_object(&node, "ev", false).1["slots"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        admin_object(&node, "ev", false).1["slots"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -580,7 +598,9 @@ async fn a_change_that_would_pass_max_object_bytes_is_refused_with_a_status() {
         .collect();
     so.set_many(pairs).await.unwrap();
     assert_eq!(next_status(&mut so).await, "SharedObject.ObjectSizeLimit");
-    so.wait_until(|r| r.pending_writes() == 0, LIMIT).await.unwrap();
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
     assert!(so.slots().is_empty());
     so.set("small", AmfValue::Number(1.0)).await.unwrap();
     wait_slot(&so, "small", AmfValue::Number(1.0)).await;
@@ -590,9 +610,16 @@ async fn a_change_that_would_pass_max_object_bytes_is_refused_with_a_status() {
 async fn a_client_that_kept_a_version_of_a_destroyed_object_gets_a_full_resync() {
     let node = Node::start();
     let mut raw = RawSo::connect(&node);
-    raw.send("gone", 0, false, vec![SharedObjectEvent::Use, change_event("old", 1.0)]);
+    raw.send(
+        "gone",
+        0,
+        false,
+        vec![SharedObjectEvent::Use, change_event("old", 1.0)],
+    );
     raw.until("the write's Success", |got| {
-        has_event(got, |e| *e == SharedObjectEvent::Success(vec!["old".into()]))
+        has_event(got, |e| {
+            *e == SharedObjectEvent::Success(vec!["old".into()])
+        })
     });
     let kept = raw.got.last().unwrap().version;
     raw.send("gone", kept, false, vec![SharedObjectEvent::Release]);
@@ -611,7 +638,10 @@ async fn a_client_that_kept_a_version_of_a_destroyed_object_gets_a_full_resync()
     });
     raw.until("a full resync", |got| {
         has_event(&got[before..], |e| *e == SharedObjectEvent::Clear)
-            && has_event(&got[before..], |e| matches!(e, SharedObjectEvent::Change(p) if &*p[0].0 == "new"))
+            && has_event(
+                &got[before..],
+                |e| matches!(e, SharedObjectEvent::Change(p) if &*p[0].0 == "new"),
+            )
     });
 }
 
@@ -625,13 +655,18 @@ async fn a_no_op_remove_makes_no_version_a_restart_could_hand_out_again() {
     so.set("a", AmfValue::Number(1.0)).await.unwrap();
     wait_slot(&so, "a", AmfValue::Number(1.0)).await;
     so.remove("absent").await.unwrap();
-    so.wait_until(|r| r.pending_writes() == 0, LIMIT).await.unwrap();
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
     let kept = so.version();
     drop(so);
     drop(c);
     assert!(node.terminate(LIMIT));
     let node = Node::start_with_env(&env);
-    assert_eq!(http(&node, "PUT", "/api/shared-objects/live%2Froom1/vr/a", "2").0, 200);
+    assert_eq!(
+        http(&node, "PUT", "/api/shared-objects/live%2Froom1/vr/a", "2").0,
+        200
+    );
     // A client that kept `kept` (a = 1) comes back: it must get a = 2.
     let mut raw = RawSo::connect(&node);
     raw.send("vr", kept, true, vec![SharedObjectEvent::Use]);

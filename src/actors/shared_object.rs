@@ -412,8 +412,7 @@ impl SharedObjectActor {
             self.commit(accepted.version, accepted.store_changes(), ctx)
         };
         let window = self.limits.lossy_version_window;
-        if window > 0 && bumped && accepted.version > self.flushed_version.saturating_add(window)
-        {
+        if window > 0 && bumped && accepted.version > self.flushed_version.saturating_add(window) {
             // Never show more than `window` versions past a durable one.
             gate = self.flush_store(accepted.version, ctx);
         }

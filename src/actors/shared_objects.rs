@@ -181,9 +181,7 @@ impl SharedObjectsActor {
                 actor = actor.with_version_floor(floor);
             }
             let addr = match arbiter {
-                Some(arbiter) => {
-                    SharedObjectActor::start_in_arbiter(&arbiter, move |_| actor)
-                }
+                Some(arbiter) => SharedObjectActor::start_in_arbiter(&arbiter, move |_| actor),
                 None => actor.start(),
             };
             Entry {

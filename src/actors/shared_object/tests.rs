@@ -539,7 +539,10 @@ async fn with_a_lossy_store_a_load_jumps_the_version_and_no_more_than_the_window
         w.write(&so, vec![set(&format!("s{i}"), 1.0)]);
     }
     w.wait_events("every Success", |e| {
-        e.iter().filter(|e| matches!(e, SharedObjectEvent::Success(_))).count() == 10
+        e.iter()
+            .filter(|e| matches!(e, SharedObjectEvent::Success(_)))
+            .count()
+            == 10
     })
     .await;
     // Versions 5..=14 pass the window: they were flushed (group commit may

@@ -572,7 +572,10 @@ mod tests {
         // The send is refused: a Status with no slot values after it.
         replica.apply(&server(1, vec![status("SharedObject.NoWriteAccess")]));
         assert_eq!(replica.pending_writes(), 1, "the change is still pending");
-        replica.apply(&server(2, vec![SharedObjectEvent::Success(vec!["x".into()])]));
+        replica.apply(&server(
+            2,
+            vec![SharedObjectEvent::Success(vec!["x".into()])],
+        ));
         assert_eq!(replica.get("x"), Some(&AmfValue::Number(1.0)));
         assert_eq!(replica.outstanding_messages(), 0);
     }
@@ -593,7 +596,10 @@ mod tests {
                 args: vec![],
             }],
         ));
-        let events = replica.apply(&server(1, vec![status("SharedObject.SlotLimit"), change("x", 5.0)]));
+        let events = replica.apply(&server(
+            1,
+            vec![status("SharedObject.SlotLimit"), change("x", 5.0)],
+        ));
         assert!(events.contains(&SoEvent::Changed {
             slot: "x".into(),
             value: AmfValue::Number(5.0)
@@ -601,7 +607,10 @@ mod tests {
         assert_eq!(replica.get("x"), Some(&AmfValue::Number(5.0)));
         assert_eq!(replica.pending_writes(), 1, "only y is pending");
         assert_eq!(replica.outstanding_messages(), 1);
-        replica.apply(&server(2, vec![SharedObjectEvent::Success(vec!["y".into()])]));
+        replica.apply(&server(
+            2,
+            vec![SharedObjectEvent::Success(vec!["y".into()])],
+        ));
         assert_eq!(replica.get("y"), Some(&AmfValue::Number(2.0)));
         assert_eq!(replica.outstanding_messages(), 0);
     }
@@ -611,7 +620,10 @@ mod tests {
         let mut replica = synced();
         replica.apply(&server(1, vec![change("x", 3.0)]));
         replica.remove_message(vec!["x".into()]);
-        replica.apply(&server(1, vec![status("SharedObject.NoWriteAccess"), change("x", 3.0)]));
+        replica.apply(&server(
+            1,
+            vec![status("SharedObject.NoWriteAccess"), change("x", 3.0)],
+        ));
         assert_eq!(replica.get("x"), Some(&AmfValue::Number(3.0)));
         assert_eq!(replica.pending_writes(), 0);
         assert_eq!(replica.outstanding_messages(), 0);
@@ -621,7 +633,10 @@ mod tests {
     fn a_use_refusal_refuses_no_write() {
         let mut replica = synced();
         replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
-        replica.apply(&server(0, vec![status("SharedObject.ObjectCreationFailed")]));
+        replica.apply(&server(
+            0,
+            vec![status("SharedObject.ObjectCreationFailed")],
+        ));
         assert_eq!(replica.pending_writes(), 1);
     }
 
