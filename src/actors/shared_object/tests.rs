@@ -550,3 +550,32 @@ async fn with_a_lossy_store_a_load_jumps_the_version_and_no_more_than_the_window
     assert!(store.stats().transactions > flushed, "{:?}", store.stats());
     assert_eq!(snapshot(&so).await.version, 14);
 }
+
+#[actix_rt::test]
+async fn a_stop_request_waits_for_an_outstanding_commit_and_its_answer() {
+    let dir = TempDir::new("stop");
+    // Commits are applied but resolve only when the gate opens.
+    let store = GatedStore::open(&dir, false);
+    let (so, _, info) = start(true, SharedObjectLimits::default(), Some(store.clone()));
+    let (reply, answer) = oneshot::channel();
+    so.do_send(AdminRequest {
+        op: AdminOp::Apply(vec![set("a", 1.0)]),
+        reply,
+    });
+    // The registry's unload (or a racing GET's forget) asks it to stop.
+    so.do_send(StopSharedObject);
+    stored_version(&store.inner(), 1).await;
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    assert!(so.connected(), "stopped with a commit outstanding");
+    assert!(!info.lock().unwrap().idle);
+    store.set_gate(true);
+    assert_eq!(
+        answer.await.expect("answered, not dropped"),
+        Ok(AdminAnswer::Applied { version: 1 })
+    );
+    let deadline = Instant::now() + LIMIT;
+    while so.connected() {
+        assert!(Instant::now() < deadline, "never stopped once idle");
+        actix_rt::time::sleep(Duration::from_millis(5)).await;
+    }
+}
