@@ -91,15 +91,20 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::default());
     let directory = Arc::new(Directory::default());
     // Persistent SharedObjects live in the embedded store under --data-dir.
-    let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(Arc::new(
+    let embedded = Arc::new(
         crate::store::embedded::EmbeddedStore::open(
             &settings.store.data_dir,
             Duration::from_millis(settings.shared_objects.flush_interval_ms),
         )
         .map_err(std::io::Error::other)?,
-    ));
+    );
+    let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(embedded.clone());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     let so_registry =
-        SharedObjectsActor::new(so_store.clone(), so_limits(&settings), metrics.clone()).start();
+        SharedObjectsActor::new(so_store.clone(), so_limits(&settings), metrics.clone())
+            .with_arbiters(arbiters.iter().map(Arbiter::handle).collect())
+            .start();
 
     let state = web::Data::new(NodeState {
         node_id: node_id.clone(),
@@ -129,8 +134,6 @@ pub async fn serve(
     let http_handle = http.handle();
     actix_rt::spawn(http);
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     let fanout = settings.fanout;
     // Open connections, for closing them at shutdown: each registers itself
     // when it starts and removes itself when it stops.
@@ -203,13 +206,22 @@ pub async fn serve(
         addr.do_send(Shutdown);
     }
     tokio::time::sleep(SHUTDOWN_GRACE).await;
+    // The admin API can still change objects until it stopped: flush after.
+    http_handle.stop(true).await;
     if let Some(store) = &so_store {
         if let Err(e) = store.flush().await {
             warn!(error = %e, "flushing the SharedObject store failed");
         }
     }
+    // Close explicitly (final commit, clean-shutdown mark) rather than on
+    // the last drop, which may happen on any thread or not at all.
+    let closing = embedded.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "closing the SharedObject store failed"),
+        Err(e) => warn!(error = %e, "closing the SharedObject store panicked"),
+    }
     cluster.leave().await;
-    http_handle.stop(true).await;
     for arbiter in arbiters {
         arbiter.stop();
     }
@@ -223,8 +235,19 @@ fn so_limits(settings: &Settings) -> SharedObjectLimits {
     SharedObjectLimits {
         max_slots: so.max_slots,
         max_slot_bytes: so.max_slot_bytes,
-        max_ops_per_message: settings.limits.so_max_events_per_message,
+        max_ops_per_message: so.max_events_per_message,
+        // A full sync sends the whole object: it must fit in what a
+        // connection may leave unread.
+        max_object_bytes: so
+            .max_object_bytes
+            .min(settings.rtmp.max_unwritten_bytes / 2),
         history: so.history,
+        history_max_bytes: so.history_max_bytes,
+        lossy_version_window: if so.flush_interval_ms > 0 {
+            crate::sharedobject::LOSSY_VERSION_WINDOW
+        } else {
+            0
+        },
         ..SharedObjectLimits::default()
     }
 }

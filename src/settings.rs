@@ -90,10 +90,21 @@ pub struct SharedObjectSettings {
     pub max_slot_bytes: usize,
     /// Most SharedObjects one connection may use at once.
     pub max_per_connection: usize,
+    /// Largest SharedObject (bytes: slot names + stored values); a change
+    /// that would pass it is refused whole with a Status error. Keep it well
+    /// below `[rtmp] max_unwritten_bytes`: a full sync sends the whole object.
+    pub max_object_bytes: usize,
+    /// Most operations (slot pairs, removed names, sends) in one
+    /// SharedObject message; more get a Status error. The protocol's hard
+    /// bound, `[limits] so_max_events_per_message`, closes the connection.
+    pub max_events_per_message: usize,
     /// Accepted changes kept per SharedObject so a client that reconnects or
     /// lags is brought up to date by deltas; older versions get a full
     /// resync (Clear + every slot).
     pub history: usize,
+    /// Most bytes (slot names + stored values) of kept changes per
+    /// SharedObject; the oldest are dropped first.
+    pub history_max_bytes: usize,
     /// Persistent SharedObjects: 0 = a change is on disk before its Success
     /// is sent (group commit: concurrent changes share one fsync). N > 0 =
     /// Success is sent at once and changes are committed at least every N
@@ -274,7 +285,10 @@ impl Default for Settings {
                 max_slots: 10_000,
                 max_slot_bytes: 64 * 1024,
                 max_per_connection: 64,
+                max_object_bytes: 16 * 1024 * 1024,
+                max_events_per_message: 256,
                 history: 1024,
+                history_max_bytes: 4 * 1024 * 1024,
                 flush_interval_ms: 0,
             },
         }
@@ -353,7 +367,7 @@ impl Settings {
         let l = &self.limits;
         let so = &self.shared_objects;
         let c = &self.cluster;
-        let checks: [(bool, &'static str, &'static str); 15] = [
+        let checks: [(bool, &'static str, &'static str); 17] = [
             (
                 !c.key_prefix.is_empty(),
                 "cluster.key_prefix",
@@ -428,6 +442,16 @@ impl Settings {
                 l.so_max_events_per_message >= 1,
                 "limits.so_max_events_per_message",
                 "must be at least 1",
+            ),
+            (
+                so.max_events_per_message >= 1,
+                "shared_objects.max_events_per_message",
+                "must be at least 1",
+            ),
+            (
+                so.max_object_bytes >= so.max_slot_bytes,
+                "shared_objects.max_object_bytes",
+                "must be at least max_slot_bytes",
             ),
         ];
         let f = &self.fanout;

@@ -16,6 +16,9 @@ use common::raw_client;
 use ferrocast::client::{Client, ConnectOptions, RemoteSharedObject, SoEvent};
 use ferrocast::protocol::amf::AmfValue;
 use ferrocast::protocol::chunk::{ChunkEncoder, RawMessage};
+use ferrocast::protocol::shared_object::{
+    SharedObjectEncoding, SharedObjectEvent, SharedObjectMessage,
+};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -396,4 +399,280 @@ async fn persistent_objects_survive_a_graceful_restart_and_a_kill_9() {
     node.kill();
     let node = Node::start_with_env(&env);
     check_present(&node, 60).await;
+}
+
+/// A raw RTMP client that speaks SharedObject messages directly (to send
+/// what the client library never sends) and decodes the server's.
+struct RawSo {
+    sock: std::net::TcpStream,
+    encoder: ChunkEncoder,
+    decoder: ferrocast::protocol::chunk::ChunkDecoder,
+    buf: BytesMut,
+    /// Every SharedObject message received so far.
+    got: Vec<SharedObjectMessage>,
+}
+
+impl RawSo {
+    fn connect(node: &Node) -> Self {
+        let (mut sock, mut wire) = raw_client::handshake(&node.rtmp);
+        let mut encoder = ChunkEncoder::new();
+        raw_client::command(
+            &mut encoder,
+            &mut wire,
+            0,
+            raw_client::connect(&node.rtmp, "live/room1"),
+        );
+        sock.write_all(&wire).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Self {
+            sock,
+            encoder,
+            decoder: ferrocast::protocol::chunk::ChunkDecoder::new(Default::default()),
+            buf: BytesMut::new(),
+            got: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, name: &str, version: u32, persistent: bool, events: Vec<SharedObjectEvent>) {
+        let mut message = SharedObjectMessage::new(name, version, persistent);
+        message.events = events;
+        let mut body = BytesMut::new();
+        message
+            .encode(SharedObjectEncoding::Amf0, &mut body)
+            .unwrap();
+        let raw = RawMessage {
+            csid: 3,
+            timestamp: 0,
+            type_id: 19,
+            stream_id: 0,
+            payload: body.freeze(),
+        };
+        let mut wire = BytesMut::new();
+        self.encoder.encode(&raw, &mut wire).unwrap();
+        self.sock.write_all(&wire).unwrap();
+    }
+
+    /// Reads until `done(got)` holds; panics after [`LIMIT`] or if the
+    /// server closes.
+    fn until(&mut self, what: &str, done: impl Fn(&[SharedObjectMessage]) -> bool) {
+        let deadline = std::time::Instant::now() + LIMIT;
+        let mut chunk = [0u8; 65536];
+        while !done(&self.got) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: never came; got {:?}",
+                self.got
+            );
+            match self.sock.read(&mut chunk) {
+                Ok(0) => panic!("{what}: the server closed the connection"),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("{what}: {e}"),
+            }
+            while let Some(msg) = self.decoder.decode(&mut self.buf).expect("valid chunks") {
+                if msg.type_id == 19 {
+                    self.got.push(
+                        SharedObjectMessage::decode(
+                            msg.payload,
+                            SharedObjectEncoding::Amf0,
+                            Default::default(),
+                            Default::default(),
+                        )
+                        .expect("a valid SharedObject message"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn has_event(got: &[SharedObjectMessage], want: impl Fn(&SharedObjectEvent) -> bool) -> bool {
+    got.iter().flat_map(|m| m.events.iter()).any(want)
+}
+
+fn change_event(name: &str, value: f64) -> SharedObjectEvent {
+    SharedObjectEvent::RequestChange(vec![(name.into(), AmfValue::Number(value))])
+}
+
+async fn wait_admin(
+    node: &Node,
+    name: &str,
+    persistent: bool,
+    ok: impl Fn(u16, &serde_json::Value) -> bool,
+) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let (status, json) = admin_object(node, name, persistent);
+        if ok(status, &json) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "admin API still shows {status} {json}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn use_release_use_in_one_message_keeps_later_writes_and_the_object_goes_with_its_client() {
+    let node = Node::start();
+    for round in 0..3 {
+        let name = format!("burst{round}");
+        let mut raw = RawSo::connect(&node);
+        raw.send(
+            &name,
+            0,
+            false,
+            vec![
+                SharedObjectEvent::Use,
+                SharedObjectEvent::Release,
+                SharedObjectEvent::Use,
+            ],
+        );
+        raw.send(&name, 0, false, vec![change_event("x", 1.0)]);
+        raw.until("the Success of the write", |got| {
+            has_event(got, |e| *e == SharedObjectEvent::Success(vec!["x".into()]))
+        });
+        wait_admin(&node, &name, false, |s, j| {
+            s == 200 && j["slots"]["x"] == 1.0 && j["subscribers"] == 1
+        })
+        .await;
+        drop(raw);
+        // Its only user left: a non-persistent object vanishes.
+        wait_admin(&node, &name, false, |s, _| s == 404).await;
+    }
+    wait_metric_zero(&node).await;
+}
+
+async fn wait_metric_zero(node: &Node) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    while node.metric("ferrocast_shared_objects") != 0 {
+        assert!(std::time::Instant::now() < deadline, "object actors leaked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn more_operations_than_the_event_limit_get_a_status_error_and_the_connection_stays_open() {
+    let node = Node::start();
+    let mut raw = RawSo::connect(&node);
+    raw.send("ev", 0, false, vec![SharedObjectEvent::Use]);
+    raw.until("the Use sync", |got| {
+        has_event(got, |e| *e == SharedObjectEvent::UseSuccess)
+    });
+    // 300 operations: over [shared_objects] max_events_per_message (256),
+    // under the protocol's hard bound (1024).
+    let events = (0..300)
+        .map(|i| change_event(&format!("s{i}"), 1.0))
+        .collect();
+    raw.send("ev", 0, false, events);
+    raw.until("the EventLimit status", |got| {
+        has_event(got, |e| matches!(e, SharedObjectEvent::Status { code, .. } if &**code == "SharedObject.EventLimit"))
+    });
+    raw.send("ev", 0, false, vec![change_event("ok", 2.0)]);
+    raw.until("the next write's Success", |got| {
+        has_event(got, |e| *e == SharedObjectEvent::Success(vec!["ok".into()]))
+    });
+    assert_eq!(
+        admin_object(&node, "ev", false).1["slots"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_change_that_would_pass_max_object_bytes_is_refused_with_a_status() {
+    let node = Node::start_with_env(&[("FERROCAST__SHARED_OBJECTS__MAX_OBJECT_BYTES", "100000")]);
+    let c = client(&node, false).await;
+    let mut so = c.shared_object("big", false).await.unwrap();
+    let pairs: Vec<(String, AmfValue)> = (0..2)
+        .map(|i| (format!("s{i}"), AmfValue::string("x".repeat(60_000))))
+        .collect();
+    so.set_many(pairs).await.unwrap();
+    assert_eq!(next_status(&mut so).await, "SharedObject.ObjectSizeLimit");
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
+    assert!(so.slots().is_empty());
+    so.set("small", AmfValue::Number(1.0)).await.unwrap();
+    wait_slot(&so, "small", AmfValue::Number(1.0)).await;
+}
+
+#[tokio::test]
+async fn a_client_that_kept_a_version_of_a_destroyed_object_gets_a_full_resync() {
+    let node = Node::start();
+    let mut raw = RawSo::connect(&node);
+    raw.send(
+        "gone",
+        0,
+        false,
+        vec![SharedObjectEvent::Use, change_event("old", 1.0)],
+    );
+    raw.until("the write's Success", |got| {
+        has_event(got, |e| {
+            *e == SharedObjectEvent::Success(vec!["old".into()])
+        })
+    });
+    let kept = raw.got.last().unwrap().version;
+    raw.send("gone", kept, false, vec![SharedObjectEvent::Release]);
+    wait_admin(&node, "gone", false, |s, _| s == 404).await;
+    // A new incarnation of the name, with as many changes as the old one.
+    let c = client(&node, true).await;
+    let so = c.shared_object("gone", false).await.unwrap();
+    so.set("new", AmfValue::Number(2.0)).await.unwrap();
+    wait_slot(&so, "new", AmfValue::Number(2.0)).await;
+    // The raw client comes back with the version it kept: it must be told
+    // to drop "old" (Clear + the slots), never "up to date".
+    let before = raw.got.len();
+    raw.send("gone", kept, false, vec![SharedObjectEvent::Use]);
+    raw.until("the re-Use answer", |got| {
+        has_event(&got[before..], |e| *e == SharedObjectEvent::UseSuccess)
+    });
+    raw.until("a full resync", |got| {
+        has_event(&got[before..], |e| *e == SharedObjectEvent::Clear)
+            && has_event(
+                &got[before..],
+                |e| matches!(e, SharedObjectEvent::Change(p) if &*p[0].0 == "new"),
+            )
+    });
+}
+
+#[tokio::test]
+async fn a_no_op_remove_makes_no_version_a_restart_could_hand_out_again() {
+    let dir = TempDir::new("so-noop");
+    let env = [("FERROCAST__STORE__DATA_DIR", dir.0.to_str().unwrap())];
+    let mut node = Node::start_with_env(&env);
+    let c = client(&node, false).await;
+    let so = c.shared_object("vr", true).await.unwrap();
+    so.set("a", AmfValue::Number(1.0)).await.unwrap();
+    wait_slot(&so, "a", AmfValue::Number(1.0)).await;
+    so.remove("absent").await.unwrap();
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
+    let kept = so.version();
+    drop(so);
+    drop(c);
+    assert!(node.terminate(LIMIT));
+    let node = Node::start_with_env(&env);
+    assert_eq!(
+        http(&node, "PUT", "/api/shared-objects/live%2Froom1/vr/a", "2").0,
+        200
+    );
+    // A client that kept `kept` (a = 1) comes back: it must get a = 2.
+    let mut raw = RawSo::connect(&node);
+    raw.send("vr", kept, true, vec![SharedObjectEvent::Use]);
+    raw.until("a = 2", |got| {
+        has_event(got, |e| {
+            matches!(e, SharedObjectEvent::Change(p) if &*p[0].0 == "a" && p[0].1 == AmfValue::Number(2.0))
+        })
+    });
 }

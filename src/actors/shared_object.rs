@@ -20,8 +20,9 @@
 //!   caught up by deltas from the history, or by a full resync.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use tracing::{debug, warn};
@@ -95,7 +96,22 @@ pub struct SharedObjectActor {
     /// Commits issued and not resolved.
     outstanding: usize,
     lag_timer: Option<SpawnHandle>,
+    /// Registry messages handled (published with `idle`, under one lock).
+    handled: u64,
+    /// The registry asked it to stop: it stops once nothing is pending.
+    stop_requested: bool,
+    /// Highest version covered by a store flush issued (lossy stores).
+    flushed_version: u32,
+    /// Highest version any non-persistent object of this node reached:
+    /// a new non-persistent incarnation starts above it.
+    version_floor: Option<Arc<AtomicU32>>,
 }
+
+/// Seconds from the Unix epoch to 2024-01-01: non-persistent objects start
+/// at a version of at least the seconds since then, so a restarted node does
+/// not hand out versions a client kept from the previous run (unless that
+/// object averaged more than one change per second).
+const VERSION_TIME_EPOCH_SECS: u64 = 1_704_067_200;
 
 /// An input, buffered while the state is loading.
 pub(super) enum Input {
@@ -134,7 +150,33 @@ impl SharedObjectActor {
             outstanding: 0,
             loading: false,
             lag_timer: None,
+            handled: 0,
+            flushed_version: 0,
+            stop_requested: false,
+            version_floor: None,
         }
+    }
+
+    /// A non-persistent object starts its versions above every version a
+    /// non-persistent object of this node reached (`floor`, shared by the
+    /// registry) and above a time floor, so a client that kept a version of
+    /// an earlier incarnation never gets deltas or "up to date" for it.
+    pub fn with_version_floor(mut self, floor: Arc<AtomicU32>) -> Self {
+        if let Some(state) = self.state.as_mut() {
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(VERSION_TIME_EPOCH_SECS);
+            let time_floor = u32::try_from(secs).unwrap_or(u32::MAX / 2);
+            let start = floor
+                .load(Ordering::Acquire)
+                .saturating_add(1)
+                .max(time_floor);
+            state.begin_incarnation(start, false);
+            floor.fetch_max(start, Ordering::AcqRel);
+        }
+        self.version_floor = Some(floor);
+        self
     }
 
     fn store_key(&self) -> SoKey {
@@ -176,14 +218,34 @@ impl SharedObjectActor {
         match state {
             Ok(mut state) => {
                 let reload = self.failed_from.take().is_some();
+                let stored_version = state.version();
                 if let Some(old) = &self.state_before_reload() {
                     state.raise_version(*old);
                 }
+                let window = self.limits.lossy_version_window;
+                if window > 0 {
+                    // A crash may have lost versions up to `window` above
+                    // the stored one (see `accepted`): start above them.
+                    state.raise_version(stored_version.saturating_add(window));
+                }
+                let raised = state.version() != stored_version;
                 self.state = Some(state);
                 if reload {
                     // Every commit resolved before the reload started.
                     self.durable = self.issued;
                     self.resolved.clear();
+                }
+                if raised {
+                    // Subscribers saw versions the store lost: store the
+                    // raised version before anything shows it, so it is never
+                    // handed out again.
+                    let version = self.state.as_ref().map_or(0, SharedObjectState::version);
+                    self.commit(version, Vec::new(), ctx);
+                    if window > 0 {
+                        self.flush_store(version, ctx);
+                    }
+                }
+                if reload {
                     let ids: Vec<u64> = self.subscribers.keys().copied().collect();
                     for id in ids {
                         self.queue_sync(id, None);
@@ -339,24 +401,21 @@ impl SharedObjectActor {
         if bumped {
             self.metrics.so_changes_applied.add(1);
         }
-        let gate = match (&self.store, accepted.changes.is_empty()) {
-            (Some(store), false) => {
-                self.issued += 1;
-                self.outstanding += 1;
-                let seq = self.issued;
-                let commit = store.commit(SoCommit {
-                    key: self.store_key(),
-                    version: accepted.version,
-                    changes: accepted.store_changes(),
-                });
-                commit
-                    .into_actor(self)
-                    .map(move |result, act, ctx| act.committed(seq, result, ctx))
-                    .spawn(ctx);
-                seq
+        if bumped {
+            if let Some(floor) = &self.version_floor {
+                floor.fetch_max(accepted.version, Ordering::AcqRel);
             }
-            _ => self.issued,
+        }
+        let mut gate = if accepted.changes.is_empty() {
+            self.issued
+        } else {
+            self.commit(accepted.version, accepted.store_changes(), ctx)
         };
+        let window = self.limits.lossy_version_window;
+        if window > 0 && bumped && accepted.version > self.flushed_version.saturating_add(window) {
+            // Never show more than `window` versions past a durable one.
+            gate = self.flush_store(accepted.version, ctx);
+        }
         self.outgoing.push_back(Entry {
             gate,
             kind: EntryKind::Change {
@@ -368,6 +427,50 @@ impl SharedObjectActor {
                 reply,
             },
         });
+    }
+
+    /// Issues a commit (persistent objects) moving the object to `version`;
+    /// returns the gate for what must wait for it.
+    fn commit(
+        &mut self,
+        version: u32,
+        changes: Vec<crate::store::SoChange>,
+        ctx: &mut Context<Self>,
+    ) -> u64 {
+        let Some(store) = &self.store else {
+            return self.issued;
+        };
+        self.issued += 1;
+        self.outstanding += 1;
+        let seq = self.issued;
+        let commit = store.commit(SoCommit {
+            key: self.store_key(),
+            version,
+            changes,
+        });
+        commit
+            .into_actor(self)
+            .map(move |result, act, ctx| act.committed(seq, result, ctx))
+            .spawn(ctx);
+        seq
+    }
+
+    /// Issues a store flush covering every commit so far (up to
+    /// `version`), resolved like a commit; returns its gate.
+    fn flush_store(&mut self, version: u32, ctx: &mut Context<Self>) -> u64 {
+        let Some(store) = &self.store else {
+            return self.issued;
+        };
+        self.issued += 1;
+        self.outstanding += 1;
+        self.flushed_version = self.flushed_version.max(version);
+        let seq = self.issued;
+        store
+            .flush()
+            .into_actor(self)
+            .map(move |result, act, ctx| act.committed(seq, result, ctx))
+            .spawn(ctx);
+        seq
     }
 
     fn committed(&mut self, seq: u64, result: Result<(), StoreError>, ctx: &mut Context<Self>) {
@@ -431,6 +534,20 @@ impl SharedObjectActor {
         }
     }
 
+    /// Nothing pending: loaded, no subscriber, no commit unresolved,
+    /// nothing queued or waiting in the inbox.
+    fn is_idle(&self) -> bool {
+        self.state.is_some()
+            && !self.loading
+            && self.subscribers.is_empty()
+            && self.outgoing.is_empty()
+            && self.outstanding == 0
+            && self.inbox.is_empty()
+    }
+
+    /// Updates what the registry sees (the handled count and `idle` under
+    /// one lock, so the registry never pairs a new count with an old
+    /// `idle`); stops if asked to and idle.
     fn publish_info(&self) {
         let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = &self.state {
@@ -438,17 +555,22 @@ impl SharedObjectActor {
             info.slots = state.slots().len();
         }
         info.subscribers = self.subscribers.len();
-        info.idle = self.state.is_some()
-            && !self.loading
-            && self.subscribers.is_empty()
-            && self.outgoing.is_empty()
-            && self.outstanding == 0
-            && self.inbox.is_empty();
+        info.handled = self.handled;
+        info.idle = self.is_idle();
     }
 
-    /// Counts a message from the registry (see [`SoInfo::handled`]).
-    fn handled_registry_message(&self) {
-        self.info.lock().unwrap_or_else(|p| p.into_inner()).handled += 1;
+    /// Counts a message from the registry (see [`SoInfo::handled`]); it is
+    /// published with the state it leads to.
+    fn handled_registry_message(&mut self) {
+        self.handled += 1;
+    }
+
+    /// Stops once nothing is pending (see [`StopSharedObject`]): stopping
+    /// drops unresolved commit futures and queued answers.
+    pub(super) fn stop_when_idle(&mut self, ctx: &mut Context<Self>) {
+        if self.stop_requested && self.is_idle() {
+            ctx.stop();
+        }
     }
 }
 

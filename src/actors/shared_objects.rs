@@ -11,9 +11,15 @@
 //! for [`UNLOAD_GRACE`] and its actor reports it idle (every commit
 //! resolved, nothing queued) after handling every message the registry
 //! forwarded; the next Use or admin call loads it from the store again.
-//! Object actors run on the registry's arbiter.
+//! An object's actor stops only once nothing is pending in it (see
+//! [`StopSharedObject`]).
+//!
+//! Object actors (and the application's SharedObject hooks they call) run
+//! on the node's arbiters, chosen round-robin
+//! ([`SharedObjectsActor::with_arbiters`]); without any, on the registry's.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,6 +116,13 @@ pub struct SharedObjectsActor {
     metrics: Arc<Metrics>,
     /// Persistent objects without subscribers, since when.
     unload_candidates: HashMap<SharedObjectRef, Instant>,
+    /// Where object actors run (round-robin); empty: the registry's arbiter.
+    arbiters: Vec<ArbiterHandle>,
+    /// The next arbiter to use.
+    next_arbiter: usize,
+    /// Highest version a non-persistent object of this node reached (see
+    /// [`SharedObjectActor::with_version_floor`]).
+    version_floor: Arc<AtomicU32>,
 }
 
 impl SharedObjectsActor {
@@ -125,7 +138,27 @@ impl SharedObjectsActor {
             limits,
             metrics,
             unload_candidates: HashMap::new(),
+            arbiters: Vec::new(),
+            next_arbiter: 0,
+            version_floor: Arc::default(),
         }
+    }
+
+    /// Starts object actors on these arbiters, round-robin, instead of the
+    /// registry's own (which also runs the accept loop).
+    pub fn with_arbiters(mut self, arbiters: Vec<ArbiterHandle>) -> Self {
+        self.arbiters = arbiters;
+        self
+    }
+
+    /// Where the next object actor runs.
+    fn arbiter(&mut self) -> Option<ArbiterHandle> {
+        if self.arbiters.is_empty() {
+            return None;
+        }
+        let handle = self.arbiters[self.next_arbiter % self.arbiters.len()].clone();
+        self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        Some(handle)
     }
 
     fn get_or_create(&mut self, key: &SharedObjectRef) -> &mut Entry {
@@ -133,12 +166,26 @@ impl SharedObjectsActor {
             self.objects.remove(key);
         }
         let (store, limits, metrics) = (self.store.clone(), self.limits, self.metrics.clone());
+        let arbiter = if self.objects.contains_key(key) {
+            None
+        } else {
+            self.arbiter()
+        };
+        let floor = self.version_floor.clone();
         self.objects.entry(key.clone()).or_insert_with(|| {
             let info = Arc::new(Mutex::new(SoInfo::default()));
             let store = if key.persistent { store } else { None };
-            let actor = SharedObjectActor::new(key.clone(), limits, store, metrics, info.clone());
+            let mut actor =
+                SharedObjectActor::new(key.clone(), limits, store, metrics, info.clone());
+            if !key.persistent {
+                actor = actor.with_version_floor(floor);
+            }
+            let addr = match arbiter {
+                Some(arbiter) => SharedObjectActor::start_in_arbiter(&arbiter, move |_| actor),
+                None => actor.start(),
+            };
             Entry {
-                addr: actor.start(),
+                addr,
                 subscribers: HashSet::new(),
                 info,
                 forwarded: 0,

@@ -11,8 +11,11 @@
 //! (`echo`, `getServerTime`, `broadcast`, `getClientId`, `callClient`), then
 //! to `_error` `NetConnection.Call.Failed`.
 //!
-//! Hooks run on the calling connection's arbiter (a single thread), so the
-//! futures they return need not be `Send`; they must not borrow `self`
+//! Connection hooks (connect, disconnect, calls, publish/play, SharedObject
+//! connect) run on the calling connection's arbiter (a single thread); the
+//! SharedObject write, delete and send hooks run on the object's arbiter
+//! (each object's actor lives on one of the node's arbiters). The futures
+//! hooks return need not be `Send`; they must not borrow `self`
 //! (clone what they need from `Arc` fields). The [`Server`] handle passed to
 //! them reaches the rest of the node (and the cluster): other clients, and
 //! SharedObjects.

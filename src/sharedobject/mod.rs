@@ -7,9 +7,15 @@
 //! arrival order and routes the [`Accepted`] outputs. See
 //! `docs/shared-objects.md` for the sequences this produces.
 //!
-//! - One accepted message that changes or removes slots is **one version**
-//!   (several pairs in it share the bump); a message that only sends
-//!   (`SharedObject.send`) does not bump the version.
+//! - One accepted message that changes slots is **one version** (several
+//!   pairs in it share the bump); a message that changes nothing (only
+//!   sends, removes of absent slots, an empty change) does not bump the
+//!   version, so every version a client sees is one the store commits.
+//! - Each object *incarnation* (a creation, or a load from the store) has a
+//!   base version: deltas and "up to date" answers are only given for a
+//!   client version this incarnation can vouch for (see
+//!   [`SharedObjectState::begin_incarnation`]); anything else gets a full
+//!   resync.
 //! - A message is validated completely (permissions, limits) before anything
 //!   is applied: it is applied whole or not at all. A refused message leaves
 //!   the object as it was and answers the writer one Status event
@@ -41,8 +47,10 @@ pub mod codes {
     /// The change would leave more than `max_slots` slots.
     pub const SLOT_LIMIT: &str = "SharedObject.SlotLimit";
     /// More operations (pairs, names, sends) in one message than
-    /// `so_max_events_per_message`.
+    /// `[shared_objects] max_events_per_message`.
     pub const EVENT_LIMIT: &str = "SharedObject.EventLimit";
+    /// The change would make the object larger than `max_object_bytes`.
+    pub const OBJECT_SIZE_LIMIT: &str = "SharedObject.ObjectSizeLimit";
     /// A persistent change could not be stored: it was not applied.
     pub const FLUSH_FAILED: &str = "SharedObject.Flush.Failed";
     /// Level of every error Status event.
@@ -58,10 +66,23 @@ pub struct SharedObjectLimits {
     pub max_slot_bytes: usize,
     /// Most operations (slot pairs + removed names + sends) in one message.
     pub max_ops_per_message: usize,
+    /// Largest object: the sum over its slots of name length + stored
+    /// value length. A change that would pass it is refused whole.
+    pub max_object_bytes: usize,
     /// Accepted changes kept for catching subscribers up.
     pub history: usize,
+    /// Most bytes (slot names + stored values) the kept changes may hold;
+    /// the oldest are dropped first, and a change larger than this is not
+    /// kept at all (a subscriber behind it gets a full resync).
+    pub history_max_bytes: usize,
     /// Bytes of Change events packed into one sync message.
     pub sync_budget_bytes: usize,
+    /// With a store that acknowledges before data is durable (a flush
+    /// interval): at most this many versions are shown beyond the last one
+    /// known durable, and a load jumps the version by this much, so versions
+    /// a crash lost are never handed out again. 0: the store is durable
+    /// before it acknowledges.
+    pub lossy_version_window: u32,
 }
 
 impl Default for SharedObjectLimits {
@@ -69,15 +90,27 @@ impl Default for SharedObjectLimits {
         Self {
             max_slots: 10_000,
             max_slot_bytes: 64 * 1024,
-            max_ops_per_message: 1024,
+            max_ops_per_message: DEFAULT_MAX_OPS_PER_MESSAGE,
+            max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
             history: 1024,
+            history_max_bytes: DEFAULT_HISTORY_MAX_BYTES,
             sync_budget_bytes: DEFAULT_SYNC_BUDGET_BYTES,
+            lossy_version_window: 0,
         }
     }
 }
 
 /// Default bytes of slot data in one sync message (the chunk layer splits it).
 pub const DEFAULT_SYNC_BUDGET_BYTES: usize = 64 * 1024;
+/// Default most operations in one message (below the protocol's hard bound
+/// on events per message, which closes the connection).
+pub const DEFAULT_MAX_OPS_PER_MESSAGE: usize = 256;
+/// Default largest object (16 MiB).
+pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
+/// The version window used with a lossy store (`flush_interval_ms > 0`).
+pub const LOSSY_VERSION_WINDOW: u32 = 1024;
+/// Default bytes of kept history per object (4 MiB).
+pub const DEFAULT_HISTORY_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the writer may do: the application's SharedObject hooks, bound to
 /// one client and object by the caller.
@@ -151,11 +184,6 @@ impl Operation {
             Operation::Remove(names) => names.len().max(1),
             Operation::Send { .. } | Operation::Clear => 1,
         }
-    }
-
-    /// Whether it changes slots (and so bumps the version).
-    fn changes_slots(&self) -> bool {
-        !matches!(self, Operation::Send { .. })
     }
 }
 

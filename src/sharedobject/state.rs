@@ -85,11 +85,26 @@ pub struct SharedObjectState {
     pub(super) version: u32,
     pub(super) slots: BTreeMap<ByteString, Slot>,
     pub(super) history: VecDeque<Delta>,
+    /// Bytes held by `history` ([`Delta::bytes`]).
+    pub(super) history_bytes: usize,
+    /// Sum over slots of name length + stored value length.
+    pub(super) bytes: usize,
+    /// The version this incarnation started at (creation, load, reload).
+    pub(super) base_version: u32,
+    /// Whether a client holding exactly `base_version` is known to hold
+    /// this incarnation's state at that version.
+    pub(super) base_trusted: bool,
     pub(super) limits: SharedObjectLimits,
 }
 
+/// What one slot costs against `max_object_bytes`.
+fn slot_bytes(name: &str, slot: &Slot) -> usize {
+    name.len() + slot.encoded.len()
+}
+
 impl SharedObjectState {
-    /// An empty object at version 0.
+    /// An empty object at version 0 (its base, trusted: a client at
+    /// version 0 holds nothing anyway).
     pub fn new(name: impl Into<ByteString>, persistent: bool, limits: SharedObjectLimits) -> Self {
         Self {
             name: name.into(),
@@ -97,8 +112,32 @@ impl SharedObjectState {
             version: 0,
             slots: BTreeMap::new(),
             history: VecDeque::new(),
+            history_bytes: 0,
+            bytes: 0,
+            base_version: 0,
+            base_trusted: true,
             limits,
         }
+    }
+
+    /// Starts a new incarnation at `version` (never below the current
+    /// one): forgets the history, so deltas are only given from here on.
+    /// `trusted`: a client that holds exactly `version` is known to hold
+    /// these slots (a durable store version); otherwise such a client, and
+    /// any client below or above the versions this incarnation produced,
+    /// gets a full resync.
+    ///
+    /// The caller picks `version` so that this incarnation's versions are
+    /// never versions an earlier incarnation handed out: a non-persistent
+    /// object starts above every version the node used and a time floor, a
+    /// persistent object at its durable stored version (see
+    /// `docs/shared-objects.md` §Versioning).
+    pub fn begin_incarnation(&mut self, version: u32, trusted: bool) {
+        self.version = self.version.max(version);
+        self.base_version = self.version;
+        self.base_trusted = trusted;
+        self.history.clear();
+        self.history_bytes = 0;
     }
 
     /// An object as loaded from the store.
@@ -112,9 +151,12 @@ impl SharedObjectState {
     ) -> Result<Self, codec::CodecError> {
         let mut state = Self::new(name, true, limits);
         state.version = stored.version;
+        state.base_version = stored.version;
         for (key, encoded) in stored.slots {
             let value = codec::decode(encoded.clone())?;
-            state.slots.insert(key.into(), Slot { value, encoded });
+            let slot = Slot { value, encoded };
+            state.bytes += slot_bytes(&key, &slot);
+            state.slots.insert(key.into(), slot);
         }
         Ok(state)
     }
@@ -135,10 +177,21 @@ impl SharedObjectState {
     }
 
     /// Moves the version forward (never back), e.g. after reloading from a
-    /// store that lags what subscribers saw. Forgets the history.
+    /// store that lags what subscribers saw: a new incarnation, trusted
+    /// only if the version did not move. Forgets the history.
     pub fn raise_version(&mut self, at_least: u32) {
-        self.version = self.version.max(at_least);
-        self.history.clear();
+        let trusted = at_least <= self.version && self.base_trusted;
+        self.begin_incarnation(at_least, trusted);
+    }
+
+    /// The base version of this incarnation.
+    pub fn base_version(&self) -> u32 {
+        self.base_version
+    }
+
+    /// Sum over slots of name length + stored value length.
+    pub fn size_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The slots, in name order.
@@ -202,12 +255,6 @@ impl SharedObjectState {
     ) -> Result<Accepted, Refusal> {
         let encoded = self.validate(ops, permissions)?;
         let mut encoded = encoded.into_iter();
-        let bumps = ops.iter().any(Operation::changes_slots);
-        let version = if bumps {
-            self.version.wrapping_add(1)
-        } else {
-            self.version
-        };
         let (mut mine, mut theirs, mut changes) = (Vec::new(), Vec::new(), Vec::new());
         for op in ops {
             match op {
@@ -218,7 +265,10 @@ impl SharedObjectState {
                             value: value.clone(),
                             encoded: bytes,
                         };
-                        self.slots.insert(name.clone(), slot.clone());
+                        self.bytes += slot_bytes(name, &slot);
+                        if let Some(old) = self.slots.insert(name.clone(), slot.clone()) {
+                            self.bytes -= slot_bytes(name, &old);
+                        }
                         mine.push(SharedObjectEvent::Success(vec![name.clone()]));
                         theirs.push(SharedObjectEvent::Change(vec![(
                             name.clone(),
@@ -229,7 +279,8 @@ impl SharedObjectState {
                 }
                 Operation::Remove(names) => {
                     for name in names {
-                        if self.slots.remove(name).is_some() {
+                        if let Some(old) = self.slots.remove(name) {
+                            self.bytes -= slot_bytes(name, &old);
                             changes.push(SlotChange::Remove(name.clone()));
                         }
                         mine.push(SharedObjectEvent::Success(vec![name.clone()]));
@@ -246,16 +297,20 @@ impl SharedObjectState {
                 }
                 Operation::Clear => {
                     self.slots.clear();
+                    self.bytes = 0;
                     changes.push(SlotChange::Clear);
                     mine.push(SharedObjectEvent::Clear);
                     theirs.push(SharedObjectEvent::Clear);
                 }
             }
         }
-        self.version = version;
+        // Only a message that changed slots is a version (and a commit).
+        let bumps = !changes.is_empty();
         if bumps {
-            self.remember(version, changes.clone());
+            self.version = self.version.wrapping_add(1);
+            self.remember(self.version, changes.clone());
         }
+        let version = self.version;
         let wrap = |events: Vec<SharedObjectEvent>| {
             (!events.is_empty()).then(|| self.message(version, events))
         };
@@ -284,9 +339,11 @@ impl SharedObjectState {
                 ),
             ));
         }
-        // Which slots exist after each operation, without touching the object.
-        let mut present: HashMap<&str, bool> = HashMap::new();
+        // Each touched slot's size after each operation (`None`: absent),
+        // without touching the object.
+        let mut projected: HashMap<&str, Option<usize>> = HashMap::new();
         let mut slot_count = self.slots.len();
+        let mut total = self.bytes;
         let mut cleared = false;
         let mut encoded = Vec::new();
         for op in ops {
@@ -312,14 +369,16 @@ impl SharedObjectState {
                                 ),
                             ));
                         }
+                        let size = name.len() + bytes.len();
                         encoded.push(bytes);
-                        let existed = *present
-                            .entry(name)
-                            .or_insert_with(|| !cleared && self.slots.contains_key(&**name));
-                        if !existed {
-                            present.insert(name, true);
-                            slot_count += 1;
+                        match self.projected_size(&mut projected, name, cleared) {
+                            Some(old) => total = total - old + size,
+                            None => {
+                                slot_count += 1;
+                                total += size;
+                            }
                         }
+                        projected.insert(name, Some(size));
                     }
                     if slot_count > self.limits.max_slots {
                         return Err(Refusal::new(
@@ -336,13 +395,11 @@ impl SharedObjectState {
                                 format!("removing slot {name:?} is not allowed"),
                             ));
                         }
-                        let existed = *present
-                            .entry(name)
-                            .or_insert_with(|| !cleared && self.slots.contains_key(&**name));
-                        if existed {
-                            present.insert(name, false);
+                        if let Some(old) = self.projected_size(&mut projected, name, cleared) {
                             slot_count -= 1;
+                            total -= old;
                         }
+                        projected.insert(name, None);
                     }
                 }
                 Operation::Send { method, args } => {
@@ -355,11 +412,37 @@ impl SharedObjectState {
                 }
                 Operation::Clear => {
                     cleared = true;
-                    present.clear();
+                    projected.clear();
                     slot_count = 0;
+                    total = 0;
                 }
             }
         }
+        if total > self.limits.max_object_bytes && total > self.bytes {
+            return Err(Refusal::new(
+                codes::OBJECT_SIZE_LIMIT,
+                format!(
+                    "the object would hold {total} bytes; the limit is {}",
+                    self.limits.max_object_bytes
+                ),
+            ));
+        }
         Ok(encoded)
+    }
+
+    /// A slot's size as the operations validated so far left it.
+    fn projected_size<'a>(
+        &self,
+        projected: &mut HashMap<&'a str, Option<usize>>,
+        name: &'a str,
+        cleared: bool,
+    ) -> Option<usize> {
+        *projected.entry(name).or_insert_with(|| {
+            if cleared {
+                None
+            } else {
+                self.slots.get(name).map(|slot| slot_bytes(name, slot))
+            }
+        })
     }
 }

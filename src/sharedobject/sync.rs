@@ -22,6 +22,28 @@ pub struct Delta {
     pub changes: Vec<SlotChange>,
 }
 
+/// Per-change bookkeeping counted against `history_max_bytes` besides the
+/// slot names and values.
+const DELTA_OVERHEAD_BYTES: usize = 16;
+
+impl Delta {
+    /// What it costs against `history_max_bytes`: slot names + stored
+    /// values (+ a small overhead per change).
+    pub fn bytes(&self) -> usize {
+        self.changes
+            .iter()
+            .map(|c| {
+                DELTA_OVERHEAD_BYTES
+                    + match c {
+                        SlotChange::Set(name, slot) => name.len() + slot.encoded.len(),
+                        SlotChange::Remove(name) => name.len(),
+                        SlotChange::Clear => 0,
+                    }
+            })
+            .sum()
+    }
+}
+
 /// How a subscriber at some version is brought up to date.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncPlan {
@@ -51,15 +73,33 @@ impl SyncPlan {
 
 impl SharedObjectState {
     /// Records an accepted change, dropping the oldest beyond the
-    /// `history` limit.
+    /// `history` count and `history_max_bytes` limits. A change that alone
+    /// passes the byte limit is not kept, and then nothing older is either
+    /// (the history must end at the current version): subscribers behind it
+    /// get a full resync.
     pub(super) fn remember(&mut self, version: u32, changes: Vec<SlotChange>) {
-        if self.limits.history == 0 {
+        let delta = Delta { version, changes };
+        let bytes = delta.bytes();
+        if self.limits.history == 0 || bytes > self.limits.history_max_bytes {
+            self.history.clear();
+            self.history_bytes = 0;
             return;
         }
-        while self.history.len() >= self.limits.history {
-            self.history.pop_front();
+        while self.history.len() >= self.limits.history
+            || self.history_bytes + bytes > self.limits.history_max_bytes
+        {
+            match self.history.pop_front() {
+                Some(old) => self.history_bytes -= old.bytes(),
+                None => break,
+            }
         }
-        self.history.push_back(Delta { version, changes });
+        self.history_bytes += bytes;
+        self.history.push_back(delta);
+    }
+
+    /// Bytes the kept history holds.
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     /// The answer to a Use from a client that holds `client_version` (0 = no
@@ -88,16 +128,22 @@ impl SharedObjectState {
         }
     }
 
-    /// Deltas after `from` if the history holds all of them; `Full(empty)`
-    /// when it does not (the caller builds the full sync).
+    /// Deltas after `from` if `from` is a version of this incarnation and
+    /// the history holds every change after it; `Full(empty)` otherwise
+    /// (the caller builds the full sync). A version of this incarnation is
+    /// one it produced (above its base), or its base when that is trusted.
     fn deltas_from(&self, from: u32) -> SyncPlan {
+        let ours = from > self.base_version || (from == self.base_version && self.base_trusted);
+        if !ours || from > self.version {
+            return SyncPlan::Full(Vec::new());
+        }
         if from == self.version {
             return SyncPlan::UpToDate;
         }
         let Some(oldest) = self.history.front() else {
             return SyncPlan::Full(Vec::new());
         };
-        if from > self.version || from < oldest.version.wrapping_sub(1) {
+        if from < oldest.version.wrapping_sub(1) {
             return SyncPlan::Full(Vec::new());
         }
         SyncPlan::Deltas(

@@ -13,8 +13,11 @@ fn limits() -> SharedObjectLimits {
         max_slots: 8,
         max_slot_bytes: 64,
         max_ops_per_message: 6,
+        max_object_bytes: 1 << 20,
         history: 4,
+        history_max_bytes: 1 << 20,
         sync_budget_bytes: 40,
+        lossy_version_window: 0,
     }
 }
 
@@ -395,6 +398,150 @@ fn store_changes_group_consecutive_sets_and_removes_in_order() {
     assert_eq!(changes.len(), 2);
     assert!(matches!(&changes[0], crate::store::SoChange::Set(p) if p.len() == 2));
     assert_eq!(changes[1], crate::store::SoChange::Remove(vec!["x".into()]));
+}
+
+#[test]
+fn a_change_that_changes_nothing_bumps_no_version_and_commits_nothing() {
+    let mut so = SharedObjectState::new("so", true, limits());
+    so.apply(&[set(&[("a", 1.0)])], &AllowAll, true).unwrap();
+    for ops in [vec![remove(&["absent"])], vec![Operation::Set(Vec::new())]] {
+        let accepted = so.apply(&ops, &AllowAll, true).unwrap();
+        assert_eq!(accepted.version, 1, "{ops:?}");
+        assert!(accepted.changes.is_empty());
+        assert!(accepted.store_changes().is_empty());
+    }
+    // The removal's writer still gets its Success, at the current version.
+    let accepted = so.apply(&[remove(&["absent"])], &AllowAll, true).unwrap();
+    let writer = accepted.for_writer.unwrap();
+    assert_eq!(writer.version, 1);
+    assert_eq!(
+        writer.events,
+        vec![SharedObjectEvent::Success(vec!["absent".into()])]
+    );
+    assert_eq!(so.version(), 1);
+}
+
+#[test]
+fn the_history_is_bounded_by_bytes_and_drops_the_oldest_first() {
+    let limits = SharedObjectLimits {
+        max_slot_bytes: 4096,
+        history: 1000,
+        history_max_bytes: 3000,
+        ..limits()
+    };
+    let mut so = SharedObjectState::new("so", false, limits);
+    let big = |i: usize| {
+        Operation::Set(vec![(
+            ByteString::from("s"),
+            AmfValue::string("x".repeat(900 + i)),
+        )])
+    };
+    for i in 0..10 {
+        so.apply(&[big(i)], &AllowAll, true).unwrap();
+        assert!(so.history_bytes() <= 3000, "{}", so.history_bytes());
+    }
+    // Three ~920-byte changes fit: a client three versions behind gets
+    // deltas, one four behind a full resync.
+    assert!(matches!(so.catch_up(so.version() - 3), SyncPlan::Deltas(d) if d.len() == 3));
+    assert!(so.catch_up(so.version() - 4).is_full());
+    // One change larger than the whole budget is not kept, nor anything
+    // before it: a client one version behind gets a full resync.
+    let huge = Operation::Set(vec![(
+        ByteString::from("h"),
+        AmfValue::string("y".repeat(3500)),
+    )]);
+    so.apply(&[huge], &AllowAll, true).unwrap();
+    assert_eq!(so.history_bytes(), 0);
+    assert!(so.catch_up(so.version() - 1).is_full());
+    assert_eq!(so.catch_up(so.version()), SyncPlan::UpToDate);
+}
+
+#[test]
+fn a_change_that_would_pass_the_object_size_limit_is_refused_whole() {
+    let limits = SharedObjectLimits {
+        max_slot_bytes: 1000,
+        max_object_bytes: 2500,
+        ..limits()
+    };
+    let value = |n: usize| AmfValue::string("z".repeat(n));
+    let mut so = SharedObjectState::new("so", false, limits);
+    let pair = |k: &str, n: usize| (ByteString::from(k), value(n));
+    so.apply(
+        &[Operation::Set(vec![pair("a", 900), pair("b", 900)])],
+        &AllowAll,
+        true,
+    )
+    .unwrap();
+    let before = so.size_bytes();
+    let refusal = so
+        .apply(
+            &[Operation::Set(vec![pair("c", 100), pair("d", 900)])],
+            &AllowAll,
+            true,
+        )
+        .unwrap_err();
+    assert_eq!(refusal.code, codes::OBJECT_SIZE_LIMIT);
+    assert_eq!(
+        (so.version(), so.size_bytes(), so.get("c")),
+        (1, before, None)
+    );
+    // Replacing a slot counts only the difference; a remove in the same
+    // message makes room.
+    so.apply(&[Operation::Set(vec![pair("a", 950)])], &AllowAll, true)
+        .unwrap();
+    so.apply(
+        &[remove(&["b"]), Operation::Set(vec![pair("d", 900)])],
+        &AllowAll,
+        true,
+    )
+    .unwrap();
+    let expected: usize = so
+        .slots()
+        .iter()
+        .map(|(k, s)| k.len() + s.encoded.len())
+        .sum();
+    assert_eq!(so.size_bytes(), expected);
+    assert!(so.get("d").is_some() && so.get("b").is_none());
+}
+
+#[test]
+fn a_client_version_from_another_incarnation_gets_a_full_resync() {
+    // A non-persistent object re-created at a fresh base: a client that
+    // kept version 3 of the old one (below, at or above the base) never
+    // gets "up to date" or deltas.
+    let mut so = SharedObjectState::new("so", false, limits());
+    so.begin_incarnation(100, false);
+    assert!(so
+        .use_sync(100)
+        .iter()
+        .any(|m| m.events.contains(&SharedObjectEvent::Clear)));
+    so.apply(&[set(&[("a", 1.0)])], &AllowAll, true).unwrap();
+    so.apply(&[set(&[("b", 2.0)])], &AllowAll, true).unwrap();
+    for old in [3, 100, 500] {
+        let sync = so.use_sync(old);
+        assert!(
+            sync[0].events.contains(&SharedObjectEvent::Clear),
+            "{old}: {sync:?}"
+        );
+    }
+    // Versions this incarnation produced get deltas or "up to date".
+    assert_eq!(so.use_sync(101).len(), 2);
+    assert_eq!(
+        so.use_sync(102),
+        vec![so.message(102, vec![SharedObjectEvent::UseSuccess])]
+    );
+    // A persistent object loaded at its durable version trusts it.
+    let stored = StoredObject {
+        version: 7,
+        slots: vec![],
+    };
+    let mut loaded = SharedObjectState::from_stored("so", limits(), stored).unwrap();
+    assert_eq!(loaded.use_sync(7).len(), 1);
+    // Raised over the store after a failure: the base is no longer trusted.
+    loaded.raise_version(9);
+    assert!(loaded.use_sync(9)[0]
+        .events
+        .contains(&SharedObjectEvent::Clear));
 }
 
 fn arb_op() -> impl Strategy<Value = Operation> {

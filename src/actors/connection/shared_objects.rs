@@ -39,11 +39,21 @@ pub struct SharedObjectDeps {
 #[derive(Default)]
 pub(super) struct SharedObjectUses {
     used: HashMap<(ByteString, bool), Used>,
+    /// Sequence number of the last Use asked of the registry: an answer
+    /// only applies to the entry of the Use it answers.
+    last_use: u64,
 }
 
 enum Used {
-    /// The registry has not answered yet: requests wait here, in order.
-    Pending(Vec<Vec<Operation>>),
+    /// The registry has not answered the Use numbered `seq` yet: requests
+    /// wait here, in order.
+    Pending {
+        seq: u64,
+        waiting: Vec<Vec<Operation>>,
+        /// The client released the object meanwhile: once the answer came
+        /// (and the waiting requests went), release it.
+        release: bool,
+    },
     /// Requests go straight to the object.
     Ready(Addr<SharedObjectActor>),
 }
@@ -112,11 +122,21 @@ impl ConnectionActor {
         ctx: &mut Context<Self>,
     ) -> Result<(), SessionError> {
         let key = (name.clone(), persistent);
-        if matches!(self.shared_objects.used.get(&key), Some(Used::Pending(_))) {
-            return Ok(());
-        }
+        let resumed = match self.shared_objects.used.get_mut(&key) {
+            // A second Use while the first is unanswered: nothing new.
+            Some(Used::Pending { release: false, .. }) => return Ok(()),
+            // Use, Release, Use in one burst: the object stays used; the
+            // new Use (with its sync) is asked again below, and only its
+            // answer applies.
+            Some(Used::Pending { release, .. }) => {
+                *release = false;
+                true
+            }
+            _ => false,
+        };
         let deps = self.deps.shared_objects.clone();
-        if !self.shared_objects.used.contains_key(&key)
+        if !resumed
+            && !self.shared_objects.used.contains_key(&key)
             && self.shared_objects.used.len() >= deps.max_per_connection
         {
             debug!(conn_id = self.id, so = %name, "SharedObject refused: too many per connection");
@@ -125,12 +145,32 @@ impl ConnectionActor {
         let so = self.so_ref(name, persistent);
         if let (Some(app), Some(client)) = (&self.application, &self.client) {
             if !app.on_shared_object_connect(client, &so) {
+                if resumed {
+                    // The Release stands after all.
+                    if let Some(Used::Pending { release, .. }) =
+                        self.shared_objects.used.get_mut(&key)
+                    {
+                        *release = true;
+                    }
+                }
                 return self.so_status(name, persistent, codes::NO_READ_ACCESS);
             }
         }
-        self.shared_objects
-            .used
-            .insert(key.clone(), Used::Pending(Vec::new()));
+        self.shared_objects.last_use += 1;
+        let seq = self.shared_objects.last_use;
+        match self.shared_objects.used.get_mut(&key) {
+            Some(Used::Pending { seq: pending, .. }) => *pending = seq,
+            _ => {
+                self.shared_objects.used.insert(
+                    key.clone(),
+                    Used::Pending {
+                        seq,
+                        waiting: Vec::new(),
+                        release: false,
+                    },
+                );
+            }
+        }
         let subscriber = SoSubscriber {
             conn_id: self.id,
             deliver: ctx.address().recipient(),
@@ -145,28 +185,56 @@ impl ConnectionActor {
                 version,
             })
             .into_actor(self)
-            .map(move |answer, act, _| {
-                let Some(Used::Pending(waiting)) = act.shared_objects.used.remove(&key) else {
-                    return;
-                };
-                match answer {
-                    Ok(Ok(addr)) => {
-                        for ops in waiting {
-                            addr.do_send(ChangeSharedObject {
-                                conn_id: act.id,
-                                ops,
-                            });
-                        }
-                        act.shared_objects.used.insert(key, Used::Ready(addr));
-                    }
-                    _ => {
-                        let _ = act.so_status(&key.0, key.1, codes::OBJECT_CREATION_FAILED);
-                        act.flush();
-                    }
-                }
-            })
+            .map(move |answer, act, _| act.use_answered(key, seq, answer.ok()))
             .spawn(ctx);
         Ok(())
+    }
+
+    /// The registry answered the Use numbered `seq`; ignored unless the
+    /// entry still waits for exactly that answer.
+    fn use_answered(
+        &mut self,
+        key: (ByteString, bool),
+        seq: u64,
+        answer: Option<Result<Addr<SharedObjectActor>, String>>,
+    ) {
+        if !matches!(self.shared_objects.used.get(&key), Some(Used::Pending { seq: s, .. }) if *s == seq)
+        {
+            return;
+        }
+        let Some(Used::Pending {
+            waiting, release, ..
+        }) = self.shared_objects.used.remove(&key)
+        else {
+            return;
+        };
+        match answer {
+            Some(Ok(addr)) => {
+                for ops in waiting {
+                    addr.do_send(ChangeSharedObject {
+                        conn_id: self.id,
+                        ops,
+                    });
+                }
+                if release {
+                    self.deps
+                        .shared_objects
+                        .registry
+                        .do_send(ReleaseSharedObject {
+                            key: self.so_ref(&key.0, key.1),
+                            conn_id: self.id,
+                        });
+                } else {
+                    self.shared_objects.used.insert(key, Used::Ready(addr));
+                }
+            }
+            _ => {
+                if !release {
+                    let _ = self.so_status(&key.0, key.1, codes::OBJECT_CREATION_FAILED);
+                    self.flush();
+                }
+            }
+        }
     }
 
     fn forward_ops(&mut self, name: &ByteString, persistent: bool, ops: Vec<Operation>) {
@@ -182,14 +250,32 @@ impl ConnectionActor {
                 conn_id: self.id,
                 ops,
             }),
-            Some(Used::Pending(waiting)) => waiting.push(ops),
-            None => {
+            Some(Used::Pending {
+                waiting,
+                release: false,
+                ..
+            }) => waiting.push(ops),
+            Some(Used::Pending { .. }) | None => {
                 debug!(conn_id = self.id, so = %name, "SharedObject request without Use ignored");
             }
         }
     }
 
+    /// The client releases an object: at once when the registry answered
+    /// its Use, else once it does (the requests sent before the Release
+    /// still go first).
     fn release_shared_object(&mut self, name: &ByteString, persistent: bool) {
+        let key = (name.clone(), persistent);
+        if let Some(Used::Pending { release, .. }) = self.shared_objects.used.get_mut(&key) {
+            *release = true;
+            return;
+        }
+        self.release_now(name, persistent);
+    }
+
+    /// Forgets an object and tells the registry (which orders it after this
+    /// connection's Use).
+    fn release_now(&mut self, name: &ByteString, persistent: bool) {
         if self
             .shared_objects
             .used
@@ -210,7 +296,8 @@ impl ConnectionActor {
     pub(super) fn release_all_shared_objects(&mut self) {
         let keys: Vec<(ByteString, bool)> = self.shared_objects.used.keys().cloned().collect();
         for (name, persistent) in keys {
-            self.release_shared_object(&name, persistent);
+            // Pending answers never arrive once the connection stops.
+            self.release_now(&name, persistent);
         }
     }
 }

@@ -22,7 +22,9 @@ pub(crate) struct Unsubscribe {
     pub(crate) conn_id: u64,
 }
 
-/// SharedObjectActor (from the registry): nobody uses it any more; stop.
+/// SharedObjectActor (from the registry): nobody uses it any more; stop
+/// once nothing is pending (no commit unresolved, nothing queued or in the
+/// inbox), so every accepted change is answered.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct StopSharedObject;
@@ -83,6 +85,7 @@ impl Handler<StopSharedObject> for SharedObjectActor {
     type Result = ();
 
     fn handle(&mut self, _: StopSharedObject, ctx: &mut Context<Self>) {
-        ctx.stop();
+        self.stop_requested = true;
+        self.stop_when_idle(ctx);
     }
 }

@@ -79,6 +79,7 @@ impl SharedObjectActor {
             self.load(ctx);
         }
         self.publish_info();
+        self.stop_when_idle(ctx);
     }
 
     fn fail(&mut self, entry: Entry) {

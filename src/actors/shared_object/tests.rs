@@ -339,6 +339,9 @@ async fn a_failed_commit_fails_its_writer_and_every_later_one_then_resyncs_every
         .await;
     r.wait_events("a full resync after the failure", resynced)
         .await;
+    // The version raised over the store's (subscribers saw 3) is stored, so
+    // it is never handed out again for other slots.
+    stored_version(&store.inner(), 3).await;
     for (sub, own) in [(&w, "b"), (&r, "c")] {
         let events = sub.events();
         assert!(!events.contains(&success(own)), "false Success: {events:?}");
@@ -511,4 +514,68 @@ async fn the_actor_reports_itself_idle_only_when_no_subscriber_or_commit_is_left
     }
     assert_eq!(snapshot(&so).await.version, 1);
     assert_eq!(info.lock().unwrap().handled, 3);
+}
+
+#[actix_rt::test]
+async fn with_a_lossy_store_a_load_jumps_the_version_and_no_more_than_the_window_is_shown_unflushed(
+) {
+    let dir = TempDir::new("lossy");
+    // Acknowledged at once, on disk only after an hour unless flushed.
+    let store = Arc::new(EmbeddedStore::open(&dir.0, Duration::from_secs(3600)).unwrap());
+    let limits = SharedObjectLimits {
+        lossy_version_window: 4,
+        ..SharedObjectLimits::default()
+    };
+    let (so, _, _) = start(true, limits, Some(store.clone()));
+    let w = Sub::join(&so, 1);
+    w.wait_events("the Use sync", use_synced).await;
+    // Versions up to 4 above the stored one (0) may have been lost: the
+    // object starts at 4, stored and flushed before anyone sees it.
+    assert_eq!(w.messages()[0].version, 4);
+    stored_version(&store, 4).await;
+    let flushed = store.stats().transactions;
+    assert!(flushed >= 1, "the jump was not flushed");
+    for i in 0..10 {
+        w.write(&so, vec![set(&format!("s{i}"), 1.0)]);
+    }
+    w.wait_events("every Success", |e| {
+        e.iter()
+            .filter(|e| matches!(e, SharedObjectEvent::Success(_)))
+            .count()
+            == 10
+    })
+    .await;
+    // Versions 5..=14 pass the window: they were flushed (group commit may
+    // make the two flushes one transaction) though the interval is an hour.
+    assert!(store.stats().transactions > flushed, "{:?}", store.stats());
+    assert_eq!(snapshot(&so).await.version, 14);
+}
+
+#[actix_rt::test]
+async fn a_stop_request_waits_for_an_outstanding_commit_and_its_answer() {
+    let dir = TempDir::new("stop");
+    // Commits are applied but resolve only when the gate opens.
+    let store = GatedStore::open(&dir, false);
+    let (so, _, info) = start(true, SharedObjectLimits::default(), Some(store.clone()));
+    let (reply, answer) = oneshot::channel();
+    so.do_send(AdminRequest {
+        op: AdminOp::Apply(vec![set("a", 1.0)]),
+        reply,
+    });
+    // The registry's unload (or a racing GET's forget) asks it to stop.
+    so.do_send(StopSharedObject);
+    stored_version(&store.inner(), 1).await;
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    assert!(so.connected(), "stopped with a commit outstanding");
+    assert!(!info.lock().unwrap().idle);
+    store.set_gate(true);
+    assert_eq!(
+        answer.await.expect("answered, not dropped"),
+        Ok(AdminAnswer::Applied { version: 1 })
+    );
+    let deadline = Instant::now() + LIMIT;
+    while so.connected() {
+        assert!(Instant::now() < deadline, "never stopped once idle");
+        actix_rt::time::sleep(Duration::from_millis(5)).await;
+    }
 }

@@ -10,8 +10,16 @@
 //!   Between our write and its `Success`, other clients' `Change`s that the
 //!   server ordered before ours are applied as they come, and ours lands on
 //!   top, exactly as on every other replica.
-//! - A `Status` with level `error` refuses one write message: the pending
-//!   values of the oldest write message still outstanding are dropped.
+//! - Every message we send that the server answers (changes, removes and
+//!   sends) is kept in one FIFO of outstanding messages, with the slots it
+//!   touches. The server answers them in order: a `Success` completes a
+//!   change (and every send before it, accepted meanwhile); a `Status`
+//!   with level `error` refuses one message. A refusal lists, after the
+//!   Status, the server's value of each slot the refused message touched
+//!   (Change, or Remove for an absent slot): those are applied like any
+//!   Change, and the refused message is the oldest outstanding one that
+//!   touched exactly those slots (a send: none). `SharedObject.Flush.Failed`
+//!   refuses the oldest outstanding change. Its pending values are dropped.
 //! - The header `version` of every server message becomes the replica's
 //!   version once the message is applied.
 //! - `UseSuccess` marks the replica synced once the whole message carrying
@@ -81,9 +89,21 @@ pub struct SharedObjectReplica {
     slots: BTreeMap<String, AmfValue>,
     /// Our writes not yet confirmed, per slot, oldest first.
     pending: BTreeMap<String, VecDeque<PendingWrite>>,
+    /// Our messages the server has not answered yet, oldest first: their
+    /// sequence number and the slots they touch (each once, in order;
+    /// empty for a send).
+    outstanding: VecDeque<(u64, Vec<String>)>,
     /// Sequence number of the next write message.
     next_write: u64,
 }
+
+/// Status codes that answer a Use, not a write: they refuse nothing we sent.
+const USE_STATUS_CODES: [&str; 2] = [
+    "SharedObject.NoReadAccess",
+    "SharedObject.ObjectCreationFailed",
+];
+/// The Status code of a change accepted but not stored.
+const FLUSH_FAILED_CODE: &str = "SharedObject.Flush.Failed";
 
 impl SharedObjectReplica {
     /// An empty, unsynced replica of `name`.
@@ -95,6 +115,7 @@ impl SharedObjectReplica {
             synced: false,
             slots: BTreeMap::new(),
             pending: BTreeMap::new(),
+            outstanding: VecDeque::new(),
             next_write: 0,
         }
     }
@@ -148,6 +169,7 @@ impl SharedObjectReplica {
     /// message the server applies atomically); records them as pending.
     pub fn change_message(&mut self, pairs: Vec<(String, AmfValue)>) -> SharedObjectMessage {
         let write = self.next_write_id();
+        self.track(write, pairs.iter().map(|(slot, _)| slot.as_str()));
         let mut events = Vec::with_capacity(pairs.len());
         for (slot, value) in pairs {
             self.pending
@@ -162,6 +184,7 @@ impl SharedObjectReplica {
     /// A message removing `slots`; records them as pending.
     pub fn remove_message(&mut self, slots: Vec<String>) -> SharedObjectMessage {
         let write = self.next_write_id();
+        self.track(write, slots.iter().map(String::as_str));
         for slot in &slots {
             self.pending
                 .entry(slot.clone())
@@ -172,19 +195,28 @@ impl SharedObjectReplica {
         self.message(vec![SharedObjectEvent::RequestRemove(names)])
     }
 
-    /// A `SendMessage` (`SharedObject.send(method, args...)`).
-    pub fn send_message(&self, method: &str, args: Vec<AmfValue>) -> SharedObjectMessage {
+    /// A `SendMessage` (`SharedObject.send(method, args...)`); recorded as
+    /// outstanding (the server may refuse it).
+    pub fn send_message(&mut self, method: &str, args: Vec<AmfValue>) -> SharedObjectMessage {
+        let write = self.next_write_id();
+        self.track(write, std::iter::empty());
         self.message(vec![SharedObjectEvent::SendMessage {
             method: method.into(),
             args,
         }])
     }
 
+    /// Our messages the server has not answered yet (changes, removes and
+    /// sends).
+    pub fn outstanding_messages(&self) -> usize {
+        self.outstanding.len()
+    }
+
     /// Applies one server message in order; returns what changed.
     pub fn apply(&mut self, message: &SharedObjectMessage) -> Vec<SoEvent> {
         let mut out = Vec::new();
         let mut use_success = false;
-        for event in &message.events {
+        for (index, event) in message.events.iter().enumerate() {
             match event {
                 SharedObjectEvent::UseSuccess => use_success = true,
                 SharedObjectEvent::Clear => {
@@ -221,7 +253,8 @@ impl SharedObjectReplica {
                 }),
                 SharedObjectEvent::Status { code, level } => {
                     if &**level == LEVEL_ERROR {
-                        self.drop_oldest_write();
+                        let rest = message.events.get(index + 1..).unwrap_or_default();
+                        self.refused(code, rest);
                     }
                     out.push(SoEvent::Status {
                         code: code.to_string(),
@@ -249,30 +282,97 @@ impl SharedObjectReplica {
         if queue.is_empty() {
             self.pending.remove(slot);
         }
-        match write {
-            Some((_, Some(value))) => {
+        let Some((id, value)) = write else {
+            return;
+        };
+        match value {
+            Some(value) => {
                 self.slots.insert(slot.to_owned(), value);
             }
-            Some((_, None)) => {
+            None => {
                 self.slots.remove(slot);
             }
-            None => {}
+        }
+        let complete = !self.pending.values().flatten().any(|(w, _)| *w == id);
+        if complete {
+            // Answered in order: everything sent before it was answered too
+            // (sends accepted; changes confirmed or refused already).
+            self.answered_through(id);
         }
     }
 
-    fn drop_oldest_write(&mut self) {
-        let Some(oldest) = self
-            .pending
-            .values()
-            .filter_map(|q| q.front().map(|(write, _)| *write))
-            .min()
-        else {
+    /// A Status error: finds the message it refuses and drops its pending
+    /// values. `rest`: the events after the Status in the same message
+    /// (for a refusal, the server's values of the slots it touched).
+    fn refused(&mut self, code: &str, rest: &[SharedObjectEvent]) {
+        if USE_STATUS_CODES.contains(&code) {
+            return;
+        }
+        let refused = if code == FLUSH_FAILED_CODE {
+            self.outstanding
+                .iter()
+                .find(|(_, slots)| !slots.is_empty())
+                .map(|(id, _)| *id)
+        } else {
+            let mut touched: Vec<String> = Vec::new();
+            for event in rest {
+                let names: Vec<&str> = match event {
+                    SharedObjectEvent::Change(pairs) => pairs.iter().map(|(n, _)| &**n).collect(),
+                    SharedObjectEvent::Remove(names) => names.iter().map(|n| &**n).collect(),
+                    _ => Vec::new(),
+                };
+                for name in names {
+                    if !touched.iter().any(|t| t == name) {
+                        touched.push(name.to_owned());
+                    }
+                }
+            }
+            self.outstanding
+                .iter()
+                .find(|(_, slots)| *slots == touched)
+                .or_else(|| self.outstanding.front())
+                .map(|(id, _)| *id)
+        };
+        let Some(id) = refused else {
             return;
         };
         for queue in self.pending.values_mut() {
-            queue.retain(|(write, _)| *write != oldest);
+            queue.retain(|(write, _)| *write != id);
         }
         self.pending.retain(|_, queue| !queue.is_empty());
+        self.answered_through(id);
+    }
+
+    /// Forgets outstanding messages up to and including `id` (and any
+    /// pending value of them, which an in-order server never leaves).
+    fn answered_through(&mut self, id: u64) {
+        let mut dropped = false;
+        while let Some((write, _)) = self.outstanding.front() {
+            if *write > id {
+                break;
+            }
+            let write = *write;
+            self.outstanding.pop_front();
+            for queue in self.pending.values_mut() {
+                let before = queue.len();
+                queue.retain(|(w, _)| *w != write);
+                dropped |= queue.len() != before;
+            }
+        }
+        if dropped {
+            self.pending.retain(|_, queue| !queue.is_empty());
+        }
+    }
+
+    /// Records an outgoing message and the slots it touches.
+    fn track<'a>(&mut self, write: u64, slots: impl Iterator<Item = &'a str>) {
+        let mut touched: Vec<String> = Vec::new();
+        for slot in slots {
+            if !touched.iter().any(|t| t == slot) {
+                touched.push(slot.to_owned());
+            }
+        }
+        self.outstanding.push_back((write, touched));
     }
 
     fn next_write_id(&mut self) -> u64 {
@@ -454,5 +554,99 @@ mod tests {
         assert_eq!(events.last(), Some(&SoEvent::Synced));
         assert!(replica.is_synced());
         assert_eq!(replica.get("a"), Some(&AmfValue::Number(1.0)));
+    }
+
+    fn status(code: &str) -> SharedObjectEvent {
+        SharedObjectEvent::Status {
+            code: code.into(),
+            level: "error".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_send_does_not_drop_an_unrelated_pending_write() {
+        let mut replica = synced();
+        replica.send_message("chat", vec![AmfValue::string("hi")]);
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        assert_eq!(replica.outstanding_messages(), 2);
+        // The send is refused: a Status with no slot values after it.
+        replica.apply(&server(1, vec![status("SharedObject.NoWriteAccess")]));
+        assert_eq!(replica.pending_writes(), 1, "the change is still pending");
+        replica.apply(&server(
+            2,
+            vec![SharedObjectEvent::Success(vec!["x".into()])],
+        ));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(1.0)));
+        assert_eq!(replica.outstanding_messages(), 0);
+    }
+
+    #[test]
+    fn a_refused_change_after_an_accepted_send_drops_that_change_and_applies_the_servers_value() {
+        let mut replica = synced();
+        replica.apply(&server(1, vec![change("x", 5.0)]));
+        replica.send_message("chat", vec![]);
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        replica.change_message(vec![("y".into(), AmfValue::Number(2.0))]);
+        // The send was accepted (its echo is indistinguishable from another
+        // client's send), then the change of x is refused with x's value.
+        replica.apply(&server(
+            1,
+            vec![SharedObjectEvent::SendMessage {
+                method: "chat".into(),
+                args: vec![],
+            }],
+        ));
+        let events = replica.apply(&server(
+            1,
+            vec![status("SharedObject.SlotLimit"), change("x", 5.0)],
+        ));
+        assert!(events.contains(&SoEvent::Changed {
+            slot: "x".into(),
+            value: AmfValue::Number(5.0)
+        }));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(5.0)));
+        assert_eq!(replica.pending_writes(), 1, "only y is pending");
+        assert_eq!(replica.outstanding_messages(), 1);
+        replica.apply(&server(
+            2,
+            vec![SharedObjectEvent::Success(vec!["y".into()])],
+        ));
+        assert_eq!(replica.get("y"), Some(&AmfValue::Number(2.0)));
+        assert_eq!(replica.outstanding_messages(), 0);
+    }
+
+    #[test]
+    fn a_refused_remove_puts_the_slot_back_to_the_servers_value() {
+        let mut replica = synced();
+        replica.apply(&server(1, vec![change("x", 3.0)]));
+        replica.remove_message(vec!["x".into()]);
+        replica.apply(&server(
+            1,
+            vec![status("SharedObject.NoWriteAccess"), change("x", 3.0)],
+        ));
+        assert_eq!(replica.get("x"), Some(&AmfValue::Number(3.0)));
+        assert_eq!(replica.pending_writes(), 0);
+        assert_eq!(replica.outstanding_messages(), 0);
+    }
+
+    #[test]
+    fn a_use_refusal_refuses_no_write() {
+        let mut replica = synced();
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        replica.apply(&server(
+            0,
+            vec![status("SharedObject.ObjectCreationFailed")],
+        ));
+        assert_eq!(replica.pending_writes(), 1);
+    }
+
+    #[test]
+    fn a_flush_failure_refuses_the_oldest_change_not_a_send() {
+        let mut replica = synced();
+        replica.send_message("chat", vec![]);
+        replica.change_message(vec![("x".into(), AmfValue::Number(1.0))]);
+        replica.apply(&server(1, vec![status("SharedObject.Flush.Failed")]));
+        assert_eq!(replica.pending_writes(), 0);
+        assert_eq!(replica.outstanding_messages(), 0);
     }
 }
