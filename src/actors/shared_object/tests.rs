@@ -18,11 +18,15 @@ use bytestring::ByteString;
 use tokio::sync::{oneshot, watch};
 
 use super::*;
+use crate::actors::messages::SoDeliver;
 use crate::protocol::amf::AmfValue;
 use crate::protocol::client::SharedObjectReplica;
 use crate::protocol::shared_object::SharedObjectEvent;
+use crate::protocol::shared_object::SharedObjectMessage;
+use crate::sharedobject::codes;
 use crate::sharedobject::Operation;
 use crate::store::{EmbeddedStore, StoreFuture, StoredObject};
+use crate::store::{SoCommit, SoKey};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
