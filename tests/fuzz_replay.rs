@@ -154,112 +154,92 @@ fn session_seed() -> Vec<u8> {
     seed
 }
 
-#[test]
-fn the_session_seed_and_all_its_prefixes_and_corruptions_never_panic() {
-    let seed = session_seed();
-    let target = TARGETS
-        .iter()
-        .find(|t| t.0 == "session")
-        .expect("session target");
-    // Keep the corpus seed in step with the code that builds it.
-    if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
-        let dir = root().join("fuzz/corpus/session");
-        std::fs::create_dir_all(&dir).expect("corpus dir");
-        std::fs::write(dir.join("seed-publish-and-play"), &seed).expect("write seed");
-    }
-    let mut rng = Rng(0xFEED_5EED);
-    for n in 0..=seed.len() {
-        run(
-            target,
-            &seed[..n],
-            &format!("prefix {n} of the session seed"),
-        );
-    }
-    for round in 0..500 {
-        let mut bad = seed.clone();
-        for _ in 0..=rng.below(4) {
-            let i = 1 + rng.below(bad.len() - 1);
-            bad[i] = rng.next() as u8;
-        }
-        run(
-            target,
-            &bad,
-            &format!("corruption {round} of the session seed"),
-        );
-    }
+/// A seed the code builds: written to the corpus when
+/// `FERROCAST_WRITE_FUZZ_SEEDS` is set (to keep the committed copy in step),
+/// then replayed whole, every prefix, and `rounds` seeded corruptions of up to
+/// four bytes at or after `keep` (bytes before it select the target's mode).
+struct Seed {
+    target: &'static str,
+    file: &'static str,
+    bytes: Vec<u8>,
+    keep: usize,
+    rounds: usize,
 }
 
-#[test]
-fn the_client_seeds_and_all_their_prefixes_and_corruptions_never_panic() {
-    let target = TARGETS
-        .iter()
-        .find(|t| t.0 == "client")
-        .expect("client target");
-    let mut rng = Rng(0xC11E_5EED);
-    for amf3 in [false, true] {
-        let seed = fuzzing::client_seed(amf3);
-        assert!(seed.len() > 200, "the seed holds a real server stream");
+impl Seed {
+    fn replay(&self, rng: &mut Rng) {
+        let target = TARGETS
+            .iter()
+            .find(|t| t.0 == self.target)
+            .expect("a known target");
+        assert!(
+            self.bytes.len() > self.keep,
+            "the {} seed is not empty",
+            self.target
+        );
         if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
-            let dir = root().join("fuzz/corpus/client");
+            let dir = root().join("fuzz/corpus").join(self.target);
             std::fs::create_dir_all(&dir).expect("corpus dir");
-            let name = if amf3 { "seed-amf3" } else { "seed-amf0" };
-            std::fs::write(dir.join(name), &seed).expect("write seed");
+            std::fs::write(dir.join(self.file), &self.bytes).expect("write seed");
         }
+        let seed = &self.bytes;
         for n in 0..=seed.len() {
-            run(
-                target,
-                &seed[..n],
-                &format!("prefix {n} of the client seed"),
-            );
+            run(target, &seed[..n], &format!("prefix {n} of {}", self.file));
         }
-        for round in 0..300 {
+        for round in 0..self.rounds {
             let mut bad = seed.clone();
             for _ in 0..=rng.below(4) {
-                let i = 1 + rng.below(bad.len() - 1);
+                let i = self.keep + rng.below(bad.len() - self.keep);
                 bad[i] = rng.next() as u8;
             }
             run(
                 target,
                 &bad,
-                &format!("corruption {round} of the client seed"),
+                &format!("corruption {round} of {}", self.file),
             );
         }
     }
 }
 
 #[test]
-fn the_envelope_seed_and_all_its_prefixes_and_corruptions_never_panic() {
-    let target = TARGETS
-        .iter()
-        .find(|t| t.0 == "envelope")
-        .expect("envelope target");
-    let seed = fuzzing::envelope_seed();
-    assert!(!seed.is_empty(), "the seed is a real envelope");
-    if std::env::var_os("FERROCAST_WRITE_FUZZ_SEEDS").is_some() {
-        let dir = root().join("fuzz/corpus/envelope");
-        std::fs::create_dir_all(&dir).expect("corpus dir");
-        std::fs::write(dir.join("seed-broadcast"), &seed).expect("write seed");
+fn the_session_seed_and_all_its_prefixes_and_corruptions_never_panic() {
+    Seed {
+        target: "session",
+        file: "seed-publish-and-play",
+        bytes: session_seed(),
+        keep: 1,
+        rounds: 500,
     }
-    let mut rng = Rng(0xE17E_5EED);
-    for n in 0..=seed.len() {
-        run(
-            target,
-            &seed[..n],
-            &format!("prefix {n} of the envelope seed"),
-        );
-    }
-    for round in 0..2000 {
-        let mut bad = seed.clone();
-        for _ in 0..=rng.below(4) {
-            let i = rng.below(bad.len());
-            bad[i] = rng.next() as u8;
+    .replay(&mut Rng(0xFEED_5EED));
+}
+
+#[test]
+fn the_client_seeds_and_all_their_prefixes_and_corruptions_never_panic() {
+    let mut rng = Rng(0xC11E_5EED);
+    for (amf3, file) in [(false, "seed-amf0"), (true, "seed-amf3")] {
+        let bytes = fuzzing::client_seed(amf3);
+        assert!(bytes.len() > 200, "the seed holds a real server stream");
+        Seed {
+            target: "client",
+            file,
+            bytes,
+            keep: 1,
+            rounds: 300,
         }
-        run(
-            target,
-            &bad,
-            &format!("corruption {round} of the envelope seed"),
-        );
+        .replay(&mut rng);
     }
+}
+
+#[test]
+fn the_envelope_seed_and_all_its_prefixes_and_corruptions_never_panic() {
+    Seed {
+        target: "envelope",
+        file: "seed-broadcast",
+        bytes: fuzzing::envelope_seed(),
+        keep: 0,
+        rounds: 2000,
+    }
+    .replay(&mut Rng(0xE17E_5EED));
 }
 
 #[test]
