@@ -36,27 +36,7 @@ async fn client(node: &Node, amf3: bool) -> Client {
 
 /// An HTTP request on the admin API; returns (status, body).
 fn http(node: &Node, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(&node.http).expect("connect to HTTP");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        node.http,
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("HTTP response");
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    node.request(method, path, body)
 }
 
 fn admin_object(node: &Node, name: &str, persistent: bool) -> (u16, serde_json::Value) {
