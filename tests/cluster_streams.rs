@@ -250,7 +250,7 @@ fn a_killed_owners_remote_players_get_unpublish_notify_and_a_republish_elsewhere
     let mut on_c = Watcher::play(&c.rtmp, "live", "kill");
     for (w, node) in [(&mut on_b, &b), (&mut on_c, &c)] {
         assert!(
-            w.until(Duration::from_secs(20), |s| video_after_slice(s)),
+            w.until(Duration::from_secs(20), video_after_slice),
             "remote player gets video: {:?}\n{}",
             w.seen,
             node.log()
