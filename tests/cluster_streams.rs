@@ -299,3 +299,49 @@ fn video_after_slice(seen: &[Seen]) -> bool {
     seen.iter()
         .any(|s| matches!(s, Seen::Video { keyframe: true, .. }))
 }
+
+#[test]
+fn a_publisher_whose_lease_was_taken_over_is_unpublished_with_a_logged_reason() {
+    let redis = RedisServer::start();
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let dir = TempDir::new("cluster-steal");
+    let long = dir.0.join("long.flv");
+    make_test_flv(&long, 30, 25);
+    let _publisher = ffmpeg_publisher(&a.url("live/steal"), &long);
+    let mut on_b = Watcher::play(&b.rtmp, "live", "steal");
+    assert!(
+        on_b.until(Duration::from_secs(20), video_after_slice),
+        "remote player gets video: {:?}\n{}",
+        on_b.seen,
+        b.log()
+    );
+    let key = "ferrocast:lease:stream%3Alive%3Asteal";
+    let mut conn = redis.connection().expect("redis");
+    let owner: String = redis::cmd("GET").arg(key).query(&mut conn).expect("GET");
+    assert!(
+        owner.starts_with("a/"),
+        "the publisher's node owns it: {owner}"
+    );
+    // Someone else holds the name now (as after an expiry and a takeover).
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg("intruder/1")
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut conn)
+        .expect("SET");
+    a.wait_for_log("lease was taken over", Duration::from_secs(5));
+    assert!(
+        on_b.until(Duration::from_secs(5), |s| s
+            .contains(&Seen::Status("NetStream.Play.UnpublishNotify".into()))),
+        "the remote player is told: {:?}\n{}",
+        on_b.seen,
+        b.log()
+    );
+    let owner: String = redis::cmd("GET").arg(key).query(&mut conn).expect("GET");
+    assert_eq!(
+        owner, "intruder/1",
+        "the old owner did not delete the new lease"
+    );
+}

@@ -411,12 +411,20 @@ impl RegistryActor {
             .collect();
         for (key, addr, owner) in held {
             let (leases, lease) = (leases.clone(), lease_name(&key));
-            let refresh = async move { leases.refresh(&lease, &owner, ttl).await };
+            // A lease found missing (expired while Redis was unreachable,
+            // or Redis restarted without it) is taken again if nobody else
+            // took it: only another owner ends the stream.
+            let refresh = async move {
+                match leases.refresh(&lease, &owner, ttl).await {
+                    Ok(false) => leases.try_acquire(&lease, &owner, ttl).await,
+                    other => other,
+                }
+            };
             ctx.spawn(refresh.into_actor(self).map(move |kept, act, _| match kept {
                 Ok(true) => {}
                 Ok(false) => {
                     if act.streams.get(&key).is_some_and(|e| e.addr == addr) {
-                        warn!(stream = %key, "the stream's lease expired or was taken over: unpublishing");
+                        warn!(stream = %key, "the stream's lease was taken over by another publisher: unpublishing");
                         addr.do_send(Unpublish);
                     }
                 }
