@@ -22,6 +22,7 @@ use crate::fanout::FanoutLimits;
 use crate::metrics::Metrics;
 
 mod cluster;
+mod news;
 
 pub use cluster::StreamCluster;
 

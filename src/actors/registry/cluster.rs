@@ -23,23 +23,20 @@
 //! player leaves is stopped and the owner told `StreamUnwanted`.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use actix::prelude::*;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::{Entry, Origin, RegistryActor};
+use super::{Origin, RegistryActor};
 use crate::actors::messages::{
-    Ingest, Publish, PublishRefused, RelayIdle, RemoteUnwanted, RemoteWanted, StopIfIdle,
-    StreamChannelSubscribed, StreamKey, StreamNews, Unpublish,
+    Publish, PublishRefused, StreamChannelSubscribed, StreamKey, Unpublish,
 };
 use crate::actors::stream::StreamActor;
 use crate::actors::stream_relay::{wire_key, RelayOut};
 use crate::cluster::node::ClusterNode;
 use crate::cluster::{ClusterEvent, KeySpace, Leases, NodeId};
-use crate::fanout::Frame;
 
 /// Channel (un)subscriptions queued for the bus, applied in order.
 const CHANNEL_OPS_CAPACITY: usize = 4096;
@@ -57,25 +54,25 @@ struct ChannelOp {
 /// A stream this node follows on other nodes (it has players for it and no
 /// local publisher).
 #[derive(Debug, Default)]
-struct Remote {
+pub(super) struct Remote {
     /// The owner node, once known (the `StreamWanted` went there).
-    source: Option<NodeId>,
+    pub(super) source: Option<NodeId>,
     /// A relay stream runs for it.
-    relaying: bool,
+    pub(super) relaying: bool,
     /// The stream's channel is subscribed.
-    subscribed: bool,
+    pub(super) subscribed: bool,
     /// A lease lookup is in flight.
-    locating: bool,
+    pub(super) locating: bool,
     /// Ticks since `StreamWanted` without a burst.
-    ticks_asked: u32,
+    pub(super) ticks_asked: u32,
 }
 
 /// The registry's cluster side: leases, followed streams, the bus.
 pub struct StreamCluster {
-    node: Arc<ClusterNode>,
+    pub(super) node: Arc<ClusterNode>,
     leases: Leases,
     ops: Option<mpsc::Sender<ChannelOp>>,
-    remote: HashMap<StreamKey, Remote>,
+    pub(super) remote: HashMap<StreamKey, Remote>,
 }
 
 impl StreamCluster {
@@ -150,7 +147,7 @@ impl StreamCluster {
         }
     }
 
-    fn tell_node(&self, node: &NodeId, event: ClusterEvent) {
+    pub(super) fn tell_node(&self, node: &NodeId, event: ClusterEvent) {
         self.publish(&self.node.keys().node_channel(node), event);
     }
 }
@@ -275,7 +272,7 @@ impl RegistryActor {
     }
 
     /// Stops following `key`.
-    fn drop_remote(&mut self, key: &StreamKey) {
+    pub(super) fn drop_remote(&mut self, key: &StreamKey) {
         let Some(cluster) = &mut self.cluster else {
             return;
         };
@@ -294,7 +291,7 @@ impl RegistryActor {
     }
 
     /// Looks up `key`'s owner in its lease and asks it for the stream.
-    fn locate(&mut self, key: &StreamKey, ctx: &mut Context<Self>) {
+    pub(super) fn locate(&mut self, key: &StreamKey, ctx: &mut Context<Self>) {
         let Some(cluster) = &mut self.cluster else {
             return;
         };
@@ -326,7 +323,7 @@ impl RegistryActor {
     }
 
     /// Sends `StreamWanted` for `key` to `source`.
-    fn ask(&mut self, key: &StreamKey, source: NodeId) {
+    pub(super) fn ask(&mut self, key: &StreamKey, source: NodeId) {
         let Some(cluster) = &mut self.cluster else {
             return;
         };
@@ -344,7 +341,7 @@ impl RegistryActor {
     }
 
     /// `from` no longer publishes `key`: end its relay here; players wait.
-    fn source_ended(&mut self, key: &StreamKey, from: &NodeId) {
+    pub(super) fn source_ended(&mut self, key: &StreamKey, from: &NodeId) {
         let Some(cluster) = &mut self.cluster else {
             return;
         };
@@ -368,31 +365,7 @@ impl RegistryActor {
         }
     }
 
-    /// `from`'s GOP burst for `key`: start the relay.
-    fn burst(&mut self, key: StreamKey, from: NodeId, frames: Vec<Frame>, ctx: &mut Context<Self>) {
-        let Some(cluster) = &mut self.cluster else {
-            return;
-        };
-        let Some(remote) = cluster.remote.get_mut(&key) else {
-            return;
-        };
-        if remote.source.as_ref() != Some(&from)
-            || remote.relaying
-            || self.streams.contains_key(&key)
-        {
-            return;
-        }
-        if !self.waiting.contains_key(&key) {
-            self.drop_remote(&key);
-            return;
-        }
-        remote.relaying = true;
-        info!(stream = %key, source = %from, frames = frames.len(), "relaying a stream from another node");
-        let stream = self.new_stream(&key, 0, ctx).relay_of(&frames);
-        self.register(key, stream, None, Origin::Relay { source: from });
-    }
-
-    fn tick(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn tick(&mut self, ctx: &mut Context<Self>) {
         let Some(cluster) = &self.cluster else {
             return;
         };
@@ -464,7 +437,7 @@ impl RegistryActor {
     }
 
     /// Ends the relay of `key` if its lease no longer names its source.
-    fn check_owner(&mut self, key: StreamKey, ctx: &mut Context<Self>) {
+    pub(super) fn check_owner(&mut self, key: StreamKey, ctx: &mut Context<Self>) {
         let Some(cluster) = &self.cluster else {
             return;
         };
@@ -489,137 +462,6 @@ impl RegistryActor {
                 Err(error) => debug!(stream = %key, %error, "stream owner check failed"),
             }
         }));
-    }
-}
-
-impl Handler<StreamChannelSubscribed> for RegistryActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: StreamChannelSubscribed, ctx: &mut Context<Self>) {
-        let Some(remote) = self
-            .cluster
-            .as_mut()
-            .and_then(|c| c.remote.get_mut(&msg.key))
-        else {
-            return;
-        };
-        remote.subscribed = true;
-        if remote.source.is_none() {
-            self.locate(&msg.key, ctx);
-        }
-    }
-}
-
-impl Handler<RelayIdle> for RegistryActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: RelayIdle, ctx: &mut Context<Self>) {
-        let Some(entry) = self.streams.get_mut(&msg.key) else {
-            return;
-        };
-        if entry.addr != msg.stream || entry.closing {
-            return;
-        }
-        entry.closing = true;
-        let (key, addr) = (msg.key, msg.stream);
-        ctx.spawn(
-            addr.send(StopIfIdle)
-                .into_actor(self)
-                .map(move |stopped, act, _| {
-                    if matches!(stopped, Ok(false)) {
-                        // A player joined meanwhile: keep it and attach the ones
-                        // that waited.
-                        if let Some(entry) = act.streams.get_mut(&key).filter(|e| e.addr == addr) {
-                            entry.closing = false;
-                            act.attach_waiting(&key, &addr);
-                        }
-                    }
-                }),
-        );
-    }
-}
-
-impl Handler<StreamNews> for RegistryActor {
-    type Result = ();
-
-    fn handle(&mut self, news: StreamNews, ctx: &mut Context<Self>) {
-        let Some(cluster) = &self.cluster else {
-            return;
-        };
-        match news {
-            StreamNews::Wanted { key, node } => match self.streams.get(&key) {
-                Some(Entry {
-                    addr,
-                    origin: Origin::Local { .. },
-                    ..
-                }) => addr.do_send(RemoteWanted { node }),
-                _ => {
-                    // Not ours (any more): it should look again.
-                    let event = ClusterEvent::StreamUnpublished {
-                        stream: wire_key(&key),
-                    };
-                    cluster.tell_node(&node, event);
-                }
-            },
-            StreamNews::Unwanted { key, node } => {
-                if let Some(entry) = self.streams.get(&key) {
-                    if matches!(entry.origin, Origin::Local { .. }) {
-                        entry.addr.do_send(RemoteUnwanted { node });
-                    }
-                }
-            }
-            StreamNews::Published { key, node } => {
-                let ready = cluster
-                    .remote
-                    .get(&key)
-                    .is_some_and(|r| r.subscribed && r.source.is_none());
-                if ready && &node != cluster.node.node_id() {
-                    self.ask(&key, node);
-                }
-            }
-            StreamNews::Burst { key, from, frames } => self.burst(key, from, frames, ctx),
-            StreamNews::Frame { key, from, frame } => {
-                if let Some(entry) = self.streams.get(&key) {
-                    if entry.origin == (Origin::Relay { source: from }) {
-                        cluster.node.media.received.fetch_add(1, Ordering::Relaxed);
-                        entry.addr.do_send(Ingest(frame));
-                    }
-                }
-            }
-            StreamNews::Unpublished { key, from } => self.source_ended(&key, &from),
-            StreamNews::NodeLeft(node) => {
-                for entry in self.streams.values() {
-                    if matches!(entry.origin, Origin::Local { .. }) {
-                        entry.addr.do_send(RemoteUnwanted { node: node.clone() });
-                    }
-                }
-                let followed: Vec<StreamKey> = cluster.remote.keys().cloned().collect();
-                for key in followed {
-                    self.source_ended(&key, &node);
-                }
-            }
-            StreamNews::Resynced => {
-                // Messages may have been lost: ask every owner again (an
-                // owner answers a node it already serves with a burst, which
-                // a running relay ignores) and look up the others.
-                let followed: Vec<(StreamKey, Option<NodeId>)> = cluster
-                    .remote
-                    .iter()
-                    .map(|(k, r)| (k.clone(), r.source.clone()))
-                    .collect();
-                for (key, source) in followed {
-                    if let Some(remote) = self.cluster.as_mut().and_then(|c| c.remote.get_mut(&key))
-                    {
-                        remote.subscribed = true;
-                        remote.locating = false;
-                    }
-                    match source {
-                        Some(source) => self.ask(&key, source),
-                        None => self.locate(&key, ctx),
-                    }
-                }
-            }
-        }
     }
 }
 
