@@ -24,7 +24,7 @@ apt_install() {
 
 # tool -> Debian package
 declare -A NEED=([ffmpeg]=ffmpeg [ffprobe]=ffmpeg [rtmpdump]=rtmpdump [python3]=python3
-                [redis-server]=redis-server)
+                [redis-server]=redis-server [haproxy]=haproxy [docker-compose]=docker-compose)
 missing=()
 for tool in "${!NEED[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${NEED[$tool]}")

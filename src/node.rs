@@ -21,7 +21,7 @@ use crate::actors::connection::{
     ConnectionActor, ConnectionDeps, ConnectionTiming, LiveConnections, SharedObjectDeps,
 };
 use crate::actors::messages::Shutdown;
-use crate::actors::registry::RegistryActor;
+use crate::actors::registry::{RegistryActor, StreamCluster};
 use crate::actors::shared_objects::SharedObjectsActor;
 use crate::app::{Applications, Server};
 use crate::cluster::node::ClusterNode;
@@ -139,7 +139,7 @@ pub async fn serve(
     // when it starts and removes itself when it stops.
     let live: LiveConnections = Arc::default();
     let deps = ConnectionDeps {
-        registry: RegistryActor::new(fanout, metrics.clone(), directory.clone()).start(),
+        registry: registry(fanout, &metrics, &directory, &cluster),
         metrics,
         session: SessionConfig {
             limits: settings.protocol_limits(),
@@ -163,7 +163,12 @@ pub async fn serve(
             max_per_connection: settings.shared_objects.max_per_connection,
         },
     };
-    spawn_router(deps.server.clone(), cluster.clone(), cluster_inputs);
+    spawn_router(
+        deps.server.clone(),
+        cluster.clone(),
+        deps.registry.clone(),
+        cluster_inputs,
+    );
     info!(%node_id, rtmp = %rtmp_addr, http = %http_addr, arbiters = cores, "ferrocast listening");
     on_bound(&BoundNode {
         node_id: node_id.clone(),
@@ -227,6 +232,20 @@ pub async fn serve(
     }
     info!("stopped");
     Ok(())
+}
+
+/// The stream registry; with `--redis`, cluster-aware (leases, relays).
+fn registry(
+    fanout: crate::fanout::FanoutLimits,
+    metrics: &Arc<Metrics>,
+    directory: &Arc<Directory>,
+    cluster: &Arc<ClusterNode>,
+) -> Addr<RegistryActor> {
+    let registry = RegistryActor::new(fanout, metrics.clone(), directory.clone());
+    match StreamCluster::new(cluster.clone()) {
+        Some(streams) => registry.with_cluster(streams).start(),
+        None => registry.start(),
+    }
 }
 
 /// SharedObject bounds from `[shared_objects]` and `[limits]`.

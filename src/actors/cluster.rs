@@ -7,10 +7,12 @@
 //! | `CallClientRequest` on its inbox | calls its client like a local `callClient` (same timeout), then publishes `CallClientReply` to the origin's inbox — `NoSuchClient` when the client is not here |
 //! | `CallClientReply` on its inbox | settles the pending call (result, `_error`, no such client) |
 //! | resubscription (`ResyncAll` with a generation) | marks every scope subscription live again; calls have no replicated state to resync (a lost reply times out) |
-//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it |
+//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it; the registry forgets it as a stream player and ends the relays it fed |
+//! | `StreamWanted` / `StreamUnwanted` on its inbox | the registry tells its local stream (start / stop publishing frames for that node) |
+//! | `StreamPublished`, `StreamUnpublished`, `MediaFrame` on a stream channel, `StreamBurst` on its inbox | the registry starts, feeds or ends the relay of that stream |
 //!
-//! Other events (SharedObjects, streams) belong to their own layers and are
-//! ignored here until those layers are wired. The router runs on the node's
+//! SharedObject events belong to their own layer and are ignored here
+//! until it is wired. The router runs on the node's
 //! main arbiter (`actix_rt::spawn`): the calls it makes into connections
 //! return `!Send` futures.
 
@@ -19,6 +21,11 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use actix::Addr;
+
+use super::messages::StreamNews;
+use super::registry::RegistryActor;
+use super::stream_relay::{frame_from_wire, local_key};
 use crate::app::{CallError, Server};
 use crate::cluster::amf_args::decode_args;
 use crate::cluster::node::{ClusterInputs, ClusterNode};
@@ -27,7 +34,12 @@ use crate::cluster::{ClusterEvent, Envelope, MembershipChange, Received};
 /// Installs the scope watcher on the node's client directory and spawns the
 /// router on the current arbiter. It runs until the bus closes or the node
 /// [`leave`](ClusterNode::leave)s.
-pub fn spawn_router(server: Server, cluster: Arc<ClusterNode>, inputs: ClusterInputs) {
+pub fn spawn_router(
+    server: Server,
+    cluster: Arc<ClusterNode>,
+    registry: Addr<RegistryActor>,
+    inputs: ClusterInputs,
+) {
     let watcher = cluster.clone();
     server.clients.watch_scopes(Box::new(move |scope, present| {
         watcher.scope_changed(scope, present)
@@ -41,7 +53,7 @@ pub fn spawn_router(server: Server, cluster: Arc<ClusterNode>, inputs: ClusterIn
             tokio::select! {
                 received = events.recv() => {
                     let Some(received) = received else { break };
-                    route(&server, &cluster, received);
+                    route(&server, &cluster, &registry, received);
                 }
                 change = next_change(&mut membership) => match change {
                     Some(MembershipChange::Joined(node)) => {
@@ -51,6 +63,7 @@ pub fn spawn_router(server: Server, cluster: Arc<ClusterNode>, inputs: ClusterIn
                         tracing::info!(%node, "cluster node left");
                         events.forget_node(&node);
                         cluster.node_left(&node);
+                        registry.do_send(StreamNews::NodeLeft(node));
                     }
                     None => membership = None,
                 },
@@ -70,16 +83,24 @@ async fn next_change(
     }
 }
 
-fn route(server: &Server, cluster: &Arc<ClusterNode>, received: Received) {
-    let envelope = match received {
+fn route(
+    server: &Server,
+    cluster: &Arc<ClusterNode>,
+    registry: &Addr<RegistryActor>,
+    received: Received,
+) {
+    let (envelope, missed) = match received {
         Received::ResyncAll { generation } => {
             if generation.is_some() {
                 cluster.resubscribed();
             }
+            registry.do_send(StreamNews::Resynced);
             tracing::info!(?generation, "cluster bus resynced");
             return;
         }
-        Received::Event { envelope, .. } => envelope,
+        Received::Event {
+            envelope, missed, ..
+        } => (envelope, missed),
     };
     let Envelope { node_id, event, .. } = envelope;
     match event {
@@ -120,6 +141,46 @@ fn route(server: &Server, cluster: &Arc<ClusterNode>, received: Received) {
             outcome,
             ..
         } => cluster.resolve(correlation_id, outcome),
+        ClusterEvent::StreamWanted { stream, node } => registry.do_send(StreamNews::Wanted {
+            key: local_key(stream),
+            node,
+        }),
+        ClusterEvent::StreamUnwanted { stream, node } => registry.do_send(StreamNews::Unwanted {
+            key: local_key(stream),
+            node,
+        }),
+        ClusterEvent::StreamPublished { stream, node } => registry.do_send(StreamNews::Published {
+            key: local_key(stream),
+            node,
+        }),
+        ClusterEvent::StreamUnpublished { stream } => registry.do_send(StreamNews::Unpublished {
+            key: local_key(stream),
+            from: node_id,
+        }),
+        ClusterEvent::StreamBurst { stream, frames } => registry.do_send(StreamNews::Burst {
+            key: local_key(stream),
+            from: node_id,
+            frames: frames
+                .into_iter()
+                .map(|f| frame_from_wire(f.kind, f.timestamp, f.payload))
+                .collect(),
+        }),
+        ClusterEvent::MediaFrame {
+            stream,
+            kind,
+            timestamp,
+            payload,
+        } => {
+            if missed > 0 {
+                cluster.media.gaps.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(from = %node_id, stream = %stream.name, missed, "media frames lost on the bus");
+            }
+            registry.do_send(StreamNews::Frame {
+                key: local_key(stream),
+                from: node_id,
+                frame: frame_from_wire(kind, timestamp, payload),
+            });
+        }
         other => tracing::trace!(from = %node_id, ?other, "cluster event not routed here"),
     }
 }

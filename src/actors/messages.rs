@@ -30,6 +30,8 @@ impl std::fmt::Display for StreamKey {
 pub enum PublishRefused {
     /// Someone already publishes that name (`NetStream.Publish.BadName`).
     BadName,
+    /// The cluster (Redis) cannot be asked who owns the name.
+    ClusterUnavailable,
 }
 
 /// Registry: `conn` wants to publish `key`. Answers the new stream's address.
@@ -51,6 +53,8 @@ pub struct Publish {
 pub struct Unpublished {
     /// The stream.
     pub key: StreamKey,
+    /// The stopping actor (a newer stream of the same key may be registered).
+    pub stream: Addr<StreamActor>,
 }
 
 /// Registry: `player` wants `key`; attached now if published, else when it is.
@@ -244,4 +248,106 @@ pub struct NotifyClient {
     pub method: String,
     /// Its arguments.
     pub args: Vec<crate::protocol::amf::AmfValue>,
+}
+
+// ---- streams across nodes ----
+
+/// StreamActor (a local stream on its owner node): `node` has players for
+/// this stream; send it the GOP cache, then publish live frames while any
+/// node wants them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteWanted {
+    /// The wanting node.
+    pub node: crate::cluster::NodeId,
+}
+
+/// StreamActor (a local stream on its owner node): `node` has no players
+/// left for it (or left the cluster).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteUnwanted {
+    /// The node.
+    pub node: crate::cluster::NodeId,
+}
+
+/// Registry: a relay stream (fed from another node) lost its last player.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RelayIdle {
+    /// The stream.
+    pub key: StreamKey,
+    /// The relay.
+    pub stream: Addr<StreamActor>,
+}
+
+/// StreamActor (a relay): stop if still without players; answers whether it
+/// stops.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct StopIfIdle;
+
+/// Registry: stream news from other nodes, routed by the cluster router.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum StreamNews {
+    /// `node` wants this node's stream `key`.
+    Wanted {
+        /// The stream.
+        key: StreamKey,
+        /// The wanting node.
+        node: crate::cluster::NodeId,
+    },
+    /// `node` no longer wants `key`.
+    Unwanted {
+        /// The stream.
+        key: StreamKey,
+        /// The node.
+        node: crate::cluster::NodeId,
+    },
+    /// `node` just published `key`.
+    Published {
+        /// The stream.
+        key: StreamKey,
+        /// The owner node.
+        node: crate::cluster::NodeId,
+    },
+    /// The GOP cache of `key` from its owner `from`.
+    Burst {
+        /// The stream.
+        key: StreamKey,
+        /// The sender.
+        from: crate::cluster::NodeId,
+        /// The frames, in order.
+        frames: Vec<Frame>,
+    },
+    /// A live frame of `key` from `from`.
+    Frame {
+        /// The stream.
+        key: StreamKey,
+        /// The sender.
+        from: crate::cluster::NodeId,
+        /// The frame.
+        frame: Frame,
+    },
+    /// `from` unpublished `key` (or does not publish it).
+    Unpublished {
+        /// The stream.
+        key: StreamKey,
+        /// The sender.
+        from: crate::cluster::NodeId,
+    },
+    /// `node` left the cluster.
+    NodeLeft(crate::cluster::NodeId),
+    /// The bus resubscribed after a reconnect (messages may be lost).
+    Resynced,
+}
+
+/// Registry: the bus confirmed the subscription of a followed stream's
+/// channel; its owner can be asked now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StreamChannelSubscribed {
+    /// The stream.
+    pub key: StreamKey,
 }

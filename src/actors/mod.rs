@@ -11,3 +11,4 @@ pub mod registry;
 pub mod shared_object;
 pub mod shared_objects;
 pub mod stream;
+pub mod stream_relay;

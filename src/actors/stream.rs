@@ -4,6 +4,13 @@
 //! pushed into every player's bounded queue (shared with that player's
 //! connection). A player is woken (`QueueReady`) only when its queue goes from
 //! empty to non-empty, so there is no actor message per frame per player.
+//!
+//! In a cluster a stream is one of two things. A **local** stream (its
+//! publisher is connected here) also publishes its frames for the nodes that
+//! want them ([`RelayOut`]). A **relay** stream is fed from the bus with
+//! another node's stream: same cache, same fan-out, so its players are
+//! served exactly like a local publisher's; it asks the registry to stop it
+//! when its last player leaves ([`RelayIdle`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -14,10 +21,11 @@ use actix::prelude::*;
 use tracing::{debug, info};
 
 use super::messages::{
-    AddPlayer, Ingest, PlayerEvicted, PlayerRef, PublisherLeft, QueueReady, RemovePlayer,
-    StreamKey, Unpublish, Unpublished,
+    AddPlayer, Ingest, PlayerEvicted, PlayerRef, PublisherLeft, QueueReady, RelayIdle,
+    RemoteUnwanted, RemoteWanted, RemovePlayer, StopIfIdle, StreamKey, Unpublish, Unpublished,
 };
 use super::registry::RegistryActor;
+use super::stream_relay::RelayOut;
 use crate::directory::StreamCell;
 use crate::fanout::{FanoutLimits, Frame, GopCache, PushOutcome};
 use crate::metrics::Metrics;
@@ -32,6 +40,10 @@ pub struct StreamActor {
     /// This stream's entry in the admin API.
     cell: Arc<StreamCell>,
     started: Instant,
+    /// A local stream in a cluster: publishes for the nodes that want it.
+    relay_out: Option<RelayOut>,
+    /// A relay of another node's stream: idle without players.
+    relay_in: bool,
 }
 
 impl StreamActor {
@@ -51,6 +63,34 @@ impl StreamActor {
             metrics,
             cell,
             started: Instant::now(),
+            relay_out: None,
+            relay_in: false,
+        }
+    }
+
+    /// Also publishes frames for other nodes (a local stream in a cluster).
+    pub fn with_relay_out(mut self, relay: RelayOut) -> Self {
+        self.relay_out = Some(relay);
+        self
+    }
+
+    /// A relay of another node's stream, starting with `burst` (that
+    /// node's GOP cache) in its cache.
+    pub fn relay_of(mut self, burst: &[Frame]) -> Self {
+        self.relay_in = true;
+        for frame in burst {
+            self.gop.push(frame);
+        }
+        self
+    }
+
+    /// A relay without players asks the registry whether to stop.
+    fn check_idle(&self, ctx: &mut Context<Self>) {
+        if self.relay_in && self.players.is_empty() {
+            self.registry.do_send(RelayIdle {
+                key: self.key.clone(),
+                stream: ctx.address(),
+            });
         }
     }
 
@@ -97,9 +137,10 @@ impl StreamActor {
 impl Actor for StreamActor {
     type Context = Context<Self>;
 
-    fn stopped(&mut self, _: &mut Context<Self>) {
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
         self.registry.do_send(Unpublished {
             key: self.key.clone(),
+            stream: ctx.address(),
         });
         for player in self.players.values() {
             player.conn.do_send(PublisherLeft {
@@ -119,8 +160,11 @@ impl Actor for StreamActor {
 impl Handler<Ingest> for StreamActor {
     type Result = ();
 
-    fn handle(&mut self, Ingest(frame): Ingest, _: &mut Context<Self>) {
+    fn handle(&mut self, Ingest(frame): Ingest, ctx: &mut Context<Self>) {
         self.gop.push(&frame);
+        if let Some(relay) = &self.relay_out {
+            relay.frame(&frame);
+        }
         self.cell
             .bytes_in
             .fetch_add(frame.len() as u64, Ordering::Relaxed);
@@ -140,10 +184,14 @@ impl Handler<Ingest> for StreamActor {
                 gone.push(*id);
             }
         }
+        let evicted = !gone.is_empty();
         for id in gone {
             self.players.remove(&id);
             self.metrics.players.dec();
             self.cell.players.fetch_sub(1, Ordering::Relaxed);
+        }
+        if evicted {
+            self.check_idle(ctx);
         }
     }
 }
@@ -166,10 +214,11 @@ impl Handler<AddPlayer> for StreamActor {
 impl Handler<RemovePlayer> for StreamActor {
     type Result = ();
 
-    fn handle(&mut self, msg: RemovePlayer, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: RemovePlayer, ctx: &mut Context<Self>) {
         if self.players.remove(&msg.player_id).is_some() {
             self.metrics.players.dec();
             self.cell.players.fetch_sub(1, Ordering::Relaxed);
+            self.check_idle(ctx);
         }
     }
 }
@@ -179,5 +228,43 @@ impl Handler<Unpublish> for StreamActor {
 
     fn handle(&mut self, _: Unpublish, ctx: &mut Context<Self>) {
         ctx.stop();
+    }
+}
+
+impl Handler<RemoteWanted> for StreamActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteWanted, _: &mut Context<Self>) {
+        if let Some(relay) = &mut self.relay_out {
+            let burst = self.gop.join_burst();
+            info!(stream = %self.key, node = %msg.node, frames = burst.frames.len(), "another node plays this stream");
+            relay.wanted(msg.node, burst.frames);
+        }
+    }
+}
+
+impl Handler<RemoteUnwanted> for StreamActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteUnwanted, _: &mut Context<Self>) {
+        if let Some(relay) = &mut self.relay_out {
+            if relay.wanting().contains(&msg.node) {
+                info!(stream = %self.key, node = %msg.node, "another node stopped playing this stream");
+                relay.unwanted(&msg.node);
+            }
+        }
+    }
+}
+
+impl Handler<StopIfIdle> for StreamActor {
+    type Result = bool;
+
+    fn handle(&mut self, _: StopIfIdle, ctx: &mut Context<Self>) -> bool {
+        let idle = self.players.is_empty();
+        if idle {
+            debug!(stream = %self.key, "relay without players stops");
+            ctx.stop();
+        }
+        idle
     }
 }

@@ -265,6 +265,36 @@ pub enum ClusterEvent {
         /// The stream.
         stream: StreamKey,
     },
+    /// A stream was just published on `node` (on the stream's channel):
+    /// nodes with players waiting for it ask for it at once.
+    StreamPublished {
+        /// The stream.
+        stream: StreamKey,
+        /// The owner node.
+        node: NodeId,
+    },
+    /// The owner's answer to [`ClusterEvent::StreamWanted`], sent to the
+    /// wanting node's inbox: the GOP cache (metadata, sequence headers,
+    /// frames from the last keyframe). Live frames follow on the stream's
+    /// channel.
+    StreamBurst {
+        /// The stream.
+        stream: StreamKey,
+        /// The cached frames, in order.
+        frames: Vec<RelayFrame>,
+    },
+}
+
+/// One media message inside a [`ClusterEvent::StreamBurst`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayFrame {
+    /// Audio, video or data.
+    pub kind: MediaKind,
+    /// RTMP timestamp in milliseconds.
+    pub timestamp: u32,
+    /// The RTMP message body.
+    #[serde(with = "bytes_serde")]
+    pub payload: Bytes,
 }
 
 impl Envelope {
@@ -369,6 +399,9 @@ fn config() -> impl bincode::config::Config {
 fn payload_hint(event: &ClusterEvent) -> usize {
     match event {
         ClusterEvent::MediaFrame { payload, .. } => payload.len(),
+        ClusterEvent::StreamBurst { frames, .. } => {
+            frames.iter().map(|f| f.payload.len() + 8).sum()
+        }
         ClusterEvent::Broadcast { args, .. }
         | ClusterEvent::CallClientRequest { args, .. }
         | ClusterEvent::SharedObjectSend { args, .. } => args.len(),
@@ -579,6 +612,25 @@ mod tests {
                 payload: Bytes::from((0..=255u8).cycle().take(5000).collect::<Vec<_>>()),
             },
             ClusterEvent::StreamUnpublished { stream: stream() },
+            ClusterEvent::StreamPublished {
+                stream: stream(),
+                node: NodeId::from("node-a"),
+            },
+            ClusterEvent::StreamBurst {
+                stream: stream(),
+                frames: vec![
+                    RelayFrame {
+                        kind: MediaKind::Data,
+                        timestamp: 0,
+                        payload: Bytes::from_static(b"meta"),
+                    },
+                    RelayFrame {
+                        kind: MediaKind::Video,
+                        timestamp: 40,
+                        payload: Bytes::from_static(&[0x17, 0, 0, 0, 0]),
+                    },
+                ],
+            },
         ]
     }
 

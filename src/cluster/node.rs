@@ -24,7 +24,8 @@ use super::amf_args::{decode_args, encode_args};
 use super::envelope::{CallOutcome, MAX_ENVELOPE_LEN};
 use super::{
     BusError, BusHealth, BusState, ClusterBus, ClusterEvent, EventPublisher, EventReceiver,
-    Heartbeat, KeySpace, LocalHub, Membership, MembershipChange, NodeId, RedisBus, RedisBusConfig,
+    Heartbeat, KeySpace, Leases, LocalHub, Membership, MembershipChange, NodeId, PublishAck,
+    RedisBus, RedisBusConfig,
 };
 use crate::app::CallError;
 use crate::protocol::amf::AmfValue;
@@ -99,6 +100,7 @@ pub struct ClusterInputs {
 /// Redis-only parts.
 struct RedisParts {
     membership: Membership,
+    leases: Leases,
     heartbeat: Mutex<Option<Heartbeat>>,
 }
 
@@ -120,6 +122,27 @@ pub struct ClusterNode {
     pub(crate) calls_served: AtomicU64,
     /// Set by [`ClusterNode::leave`]: the router stops.
     stopped: watch::Sender<bool>,
+    /// `cluster.heartbeat_interval_ms`: also how often stream leases are
+    /// refreshed and remote streams looked up.
+    heartbeat_interval: Duration,
+    /// `cluster.node_ttl_ms`: also the TTL of a stream lease.
+    lease_ttl: Duration,
+    /// Streams across nodes: frames published to other nodes, frames not
+    /// published (bus refused: queue full, Redis down), frames received.
+    pub(crate) media: MediaCounters,
+}
+
+/// Counters of media relayed through the bus.
+#[derive(Debug, Default)]
+pub(crate) struct MediaCounters {
+    /// Frames (and bursts) this node published for other nodes.
+    pub(crate) sent: AtomicU64,
+    /// Frames (and bursts) the bus refused (outbox full, Redis unreachable).
+    pub(crate) dropped: AtomicU64,
+    /// Frames from other nodes fed to a relay here.
+    pub(crate) received: AtomicU64,
+    /// Gaps seen in relayed frames (messages lost on the way).
+    pub(crate) gaps: AtomicU64,
 }
 
 impl Drop for ClusterNode {
@@ -163,7 +186,12 @@ impl ClusterNode {
                 config.inbox_capacity = c.inbox_capacity;
                 config.outbox_capacity = c.outbox_capacity;
                 let (bus, inbox) = RedisBus::start(config)?;
-                (Arc::new(bus), inbox, Some(membership(url, &keys)?))
+                let conn = lazy_connection(url)?;
+                let parts = (
+                    Membership::new(conn.clone(), keys.clone()),
+                    Leases::new(conn, keys.clone()),
+                );
+                (Arc::new(bus), inbox, Some(parts))
             }
         };
         let events = EventReceiver::new(inbox, node_id.clone(), MAX_ENVELOPE_LEN);
@@ -171,7 +199,7 @@ impl ClusterNode {
             events,
             membership: None,
         };
-        let redis = redis.map(|membership| {
+        let redis = redis.map(|(membership, leases)| {
             let info = serde_json::to_string(&HeartbeatInfo {
                 rtmp_addr: rtmp_addr.to_string(),
                 http_addr: http_addr.to_string(),
@@ -183,6 +211,7 @@ impl ClusterNode {
             inputs.membership = Some(membership.watch(interval));
             RedisParts {
                 membership,
+                leases,
                 heartbeat: Mutex::new(Some(heartbeat)),
             }
         });
@@ -200,6 +229,9 @@ impl ClusterNode {
             broadcasts_received: AtomicU64::new(0),
             calls_served: AtomicU64::new(0),
             stopped: watch::channel(false).0,
+            heartbeat_interval: Duration::from_millis(c.heartbeat_interval_ms.max(1)),
+            lease_ttl: Duration::from_millis(c.node_ttl_ms.max(1)),
+            media: MediaCounters::default(),
             redis,
             node_id,
         });
@@ -219,6 +251,39 @@ impl ClusterNode {
     /// The bounds for decoding AMF that arrives from other nodes.
     pub fn amf_limits(&self) -> AmfLimits {
         self.amf_limits
+    }
+
+    /// The stream-ownership leases (`None` on a single node).
+    pub fn leases(&self) -> Option<&Leases> {
+        self.redis.as_ref().map(|r| &r.leases)
+    }
+
+    /// How often heartbeats, lease refreshes and remote-stream lookups run.
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+
+    /// How long a stream lease lives unless refreshed.
+    pub fn lease_ttl(&self) -> Duration {
+        self.lease_ttl
+    }
+
+    /// Numbers, encodes and queues `event` on `channel` (stream events).
+    ///
+    /// # Errors
+    /// As [`EventPublisher::publish`]: the bus refused it (queue full, Redis
+    /// unreachable, too large).
+    pub fn publish_event(
+        &self,
+        channel: &str,
+        event: ClusterEvent,
+    ) -> Result<PublishAck, BusError> {
+        self.publisher.publish(channel, event)
+    }
+
+    /// The bus, for subscribing and unsubscribing stream channels.
+    pub fn bus(&self) -> &Arc<dyn ClusterBus> {
+        self.publisher.bus()
     }
 
     /// Resolves once [`leave`](Self::leave) was called.
@@ -417,7 +482,8 @@ impl ClusterNode {
     pub fn render_metrics(&self) -> String {
         let stats = self.publisher.bus().stats();
         let health = self.health.borrow().clone();
-        let rows: [(&str, &str, &str, u64); 9] = [
+        let media = &self.media;
+        let rows: [(&str, &str, &str, u64); 13] = [
             ("ferrocast_cluster_connected", "gauge", "1 while the cluster bus is connected (always 1 on a single node).", u64::from(health.is_connected())),
             ("ferrocast_cluster_generation", "gauge", "Bus (re)subscriptions after a (re)connect; a bump means messages may have been missed.", health.generation),
             ("ferrocast_cluster_published_total", "counter", "Cluster messages handed to the bus.", stats.published),
@@ -427,6 +493,10 @@ impl ClusterNode {
             ("ferrocast_cluster_resubscriptions_total", "counter", "Successful (re)subscriptions of every channel.", stats.resubscriptions),
             ("ferrocast_cluster_remote_calls_pending", "gauge", "Cross-node callClient calls awaiting a reply.", self.calls.len() as u64),
             ("ferrocast_cluster_broadcasts_received_total", "counter", "Broadcasts from other nodes delivered here.", self.broadcasts_received.load(Ordering::Relaxed)),
+            ("ferrocast_cluster_media_sent_total", "counter", "Media frames and GOP bursts published for other nodes.", media.sent.load(Ordering::Relaxed)),
+            ("ferrocast_cluster_media_dropped_total", "counter", "Media frames and GOP bursts the bus refused (outbox full, Redis unreachable).", media.dropped.load(Ordering::Relaxed)),
+            ("ferrocast_cluster_media_received_total", "counter", "Media frames from other nodes fed to relays here.", media.received.load(Ordering::Relaxed)),
+            ("ferrocast_cluster_media_gaps_total", "counter", "Gaps seen in media frames relayed from other nodes.", media.gaps.load(Ordering::Relaxed)),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
@@ -438,23 +508,21 @@ impl ClusterNode {
     }
 }
 
-/// A membership view over a lazy connection: nothing is dialled until the
-/// first heartbeat, so an unreachable Redis does not block startup.
-fn membership(url: &str, keys: &KeySpace) -> Result<Membership, BusError> {
+/// A lazy connection for membership and leases: nothing is dialled until
+/// the first heartbeat, so an unreachable Redis does not block startup.
+fn lazy_connection(url: &str) -> Result<redis::aio::ConnectionManager, BusError> {
     let client =
         redis::Client::open(url).map_err(|source| BusError::Redis { op: "open", source })?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(REDIS_QUERY_LIMIT))
         .set_response_timeout(Some(REDIS_QUERY_LIMIT))
         .set_number_of_retries(1);
-    let conn =
-        redis::aio::ConnectionManager::new_lazy_with_config(client, config).map_err(|source| {
-            BusError::Redis {
-                op: "connection manager",
-                source,
-            }
-        })?;
-    Ok(Membership::new(conn, keys.clone()))
+    redis::aio::ConnectionManager::new_lazy_with_config(client, config).map_err(|source| {
+        BusError::Redis {
+            op: "connection manager",
+            source,
+        }
+    })
 }
 
 fn error_outcome(description: &str) -> CallOutcome {

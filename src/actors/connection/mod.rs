@@ -304,6 +304,11 @@ impl ConnectionActor {
                         status::NS_PUBLISH_BAD_NAME,
                         &format!("{key} is already being published."),
                     ),
+                    Ok(Err(PublishRefused::ClusterUnavailable)) => act.session.reject_publish(
+                        request,
+                        status::NS_PUBLISH_BAD_NAME,
+                        &format!("{key} cannot be published: the cluster is unavailable."),
+                    ),
                 };
                 if let Err(e) = decided {
                     debug!(conn_id = act.id, error = %e, "publish decision dropped");
