@@ -7,10 +7,11 @@
 //! | `CallClientRequest` on its inbox | calls its client like a local `callClient` (same timeout), then publishes `CallClientReply` to the origin's inbox — `NoSuchClient` when the client is not here |
 //! | `CallClientReply` on its inbox | settles the pending call (result, `_error`, no such client) |
 //! | resubscription (`ResyncAll` with a generation) | marks every scope subscription live again; calls have no replicated state to resync (a lost reply times out) |
-//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it |
+//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it; removes it from SharedObject member sets in Redis |
+//! | `SharedObjectDelta` / `Send` / `Clear` on an object's channel | hands it to the SharedObject registry → the object's actor, which applies it in version order |
+//! | any `ResyncAll` | also: every live SharedObject reloads from Redis and resyncs its clients |
 //!
-//! Other events (SharedObjects, streams) belong to their own layers and are
-//! ignored here until those layers are wired. The router runs on the node's
+//! Other events (streams) belong to their own layers. The router runs on the node's
 //! main arbiter (`actix_rt::spawn`): the calls it makes into connections
 //! return `!Send` futures.
 
@@ -19,6 +20,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::actors::shared_objects::{
+    RemoteSharedObject, ResyncSharedObjects, SharedObjectNodeLeft,
+};
 use crate::app::{CallError, Server};
 use crate::cluster::amf_args::decode_args;
 use crate::cluster::node::{ClusterInputs, ClusterNode};
@@ -51,6 +55,9 @@ pub fn spawn_router(server: Server, cluster: Arc<ClusterNode>, inputs: ClusterIn
                         tracing::info!(%node, "cluster node left");
                         events.forget_node(&node);
                         cluster.node_left(&node);
+                        if let Some(so) = &server.shared_objects {
+                            so.do_send(SharedObjectNodeLeft(node));
+                        }
                     }
                     None => membership = None,
                 },
@@ -76,7 +83,27 @@ fn route(server: &Server, cluster: &Arc<ClusterNode>, received: Received) {
             if generation.is_some() {
                 cluster.resubscribed();
             }
+            if let Some(so) = &server.shared_objects {
+                so.do_send(ResyncSharedObjects);
+            }
             tracing::info!(?generation, "cluster bus resynced");
+            return;
+        }
+        Received::Event {
+            envelope:
+                Envelope {
+                    event:
+                        event @ (ClusterEvent::SharedObjectDelta { .. }
+                        | ClusterEvent::SharedObjectSend { .. }
+                        | ClusterEvent::SharedObjectClear { .. }),
+                    ..
+                },
+            missed,
+            ..
+        } => {
+            if let Some(so) = &server.shared_objects {
+                so.do_send(RemoteSharedObject { event, missed });
+            }
             return;
         }
         Received::Event { envelope, .. } => envelope,

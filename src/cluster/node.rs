@@ -211,6 +211,17 @@ impl ClusterNode {
         &self.node_id
     }
 
+    /// The bus (SharedObject actors subscribe their channels on it).
+    pub fn bus(&self) -> &Arc<dyn ClusterBus> {
+        self.publisher.bus()
+    }
+
+    /// The next sequence number of this node on `channel`, for an envelope
+    /// Redis publishes on its behalf (SharedObject changes).
+    pub fn next_seq(&self, channel: &str) -> u64 {
+        self.publisher.next_seq(channel)
+    }
+
     /// The key space of channel and key names.
     pub fn keys(&self) -> &KeySpace {
         &self.keys
