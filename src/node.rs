@@ -105,15 +105,24 @@ pub async fn serve(
     let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(embedded.clone());
     // With --redis, SharedObjects (persistent or not) live in Redis.
     let so_cluster = match &settings.cluster.redis_url {
-        Some(url) => Some(crate::actors::shared_object::ClusterLink {
-            store: crate::store::redis::RedisSoStore::connect(
+        Some(url) => {
+            let store = crate::store::redis::RedisSoStore::connect(
                 url,
                 cluster.keys().clone(),
                 settings.shared_objects.history,
             )
-            .map_err(std::io::Error::other)?,
-            node: cluster.clone(),
-        }),
+            .map_err(std::io::Error::other)?;
+            let channels = crate::actors::shared_object::SoChannels::start(
+                cluster.bus().clone(),
+                store.clone(),
+                cluster.node_id().clone(),
+            );
+            Some(crate::actors::shared_object::ClusterLink {
+                store,
+                node: cluster.clone(),
+                channels,
+            })
+        }
         None => None,
     };
     let so_store = match &so_cluster {

@@ -5,9 +5,9 @@
 //! and version) — with every acknowledged write present; `send` reaches
 //! other nodes in order relative to changes; a persistent object survives
 //! restarting every node and Redis (AOF); a non-persistent object leaves
-//! Redis with its last client; a killed subscriber connection and a Redis
-//! restart are resynced; a write while Redis is down answers a Status
-//! error.
+//! Redis with its last client, or once its last node died; a killed
+//! subscriber connection and a Redis restart are resynced; a write while
+//! Redis is down answers a Status error.
 
 mod common;
 
@@ -313,8 +313,19 @@ async fn nodes_resync_after_a_pubsub_kill_and_a_redis_restart_and_lose_nothing_a
         objects.push(c.shared_object("faults", true).await.expect("use"));
     }
     write_round(&objects, 0).await;
-    assert!(redis.client_kill_pubsub() > 0);
-    write_round(&objects, 1).await;
+    // The subscriber connections drop while round 1 is being written.
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(redis.client_kill_pubsub() > 0);
+    };
+    tokio::join!(write_round(&objects, 1), kill);
+    for node in &nodes {
+        wait_for(
+            || node.metric("ferrocast_shared_object_resyncs_total") > 0,
+            "every node reloads its objects after the resubscription",
+        )
+        .await;
+    }
     for so in &objects {
         so.wait_until(|r| r.pending_writes() == 0, LIMIT)
             .await
@@ -362,4 +373,24 @@ async fn a_write_while_redis_is_down_answers_a_status_error_and_the_connection_s
         .unwrap();
     let id = a.call_one("getClientId", vec![]).await;
     assert!(id.is_ok(), "{id:?}");
+}
+
+#[tokio::test]
+async fn a_dead_nodes_non_persistent_object_is_removed_by_the_survivors() {
+    let redis = RedisServer::start();
+    let mut nodes = three_nodes(&redis);
+    let a = client(&nodes[0], false).await;
+    let so = a.shared_object("orphan", false).await.unwrap();
+    so.set("x", AmfValue::Number(1.0)).await.unwrap();
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
+    assert!(redis_exists(&redis, "orphan", false));
+    nodes[0].kill();
+    // The survivors see its heartbeat expire and take it out of the set.
+    wait_for(
+        || !redis_exists(&redis, "orphan", false),
+        "the dead node's object is deleted",
+    )
+    .await;
 }

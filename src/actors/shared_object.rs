@@ -34,12 +34,14 @@ use crate::sharedobject::{Accepted, AllowAll, Permissions, SharedObjectLimits, S
 use crate::store::SoStore;
 
 mod admin;
+mod channels;
 mod cluster;
 mod handlers;
 mod persist;
 mod queue;
 
 pub use admin::{AdminAnswer, AdminOp, AdminReply, AdminRequest, SoApiError, SoInfo, SoSnapshot};
+pub use channels::SoChannels;
 pub use cluster::ClusterLink;
 pub(crate) use cluster::{RemoteSharedObjectEvent, ResyncSharedObject};
 pub(crate) use handlers::{StopSharedObject, Subscribe, Unsubscribe};
