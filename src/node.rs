@@ -98,13 +98,47 @@ pub async fn serve(
         )
         .map_err(std::io::Error::other)?,
     );
+    // The cluster side: a LocalHub of one without --redis; with it, a
+    // RedisBus that connects in the background (never blocks startup).
+    let (cluster, cluster_inputs) = ClusterNode::start(&settings, &node_id, rtmp_addr, http_addr)
+        .map_err(std::io::Error::other)?;
     let so_store: Option<Arc<dyn crate::store::SoStore>> = Some(embedded.clone());
+    // With --redis, SharedObjects (persistent or not) live in Redis.
+    let so_cluster = match &settings.cluster.redis_url {
+        Some(url) => {
+            let store = crate::store::redis::RedisSoStore::connect(
+                url,
+                cluster.keys().clone(),
+                settings.shared_objects.history,
+            )
+            .map_err(std::io::Error::other)?;
+            let channels = crate::actors::shared_object::SoChannels::start(
+                cluster.bus().clone(),
+                store.clone(),
+                cluster.node_id().clone(),
+            );
+            Some(crate::actors::shared_object::ClusterLink {
+                store,
+                node: cluster.clone(),
+                channels,
+            })
+        }
+        None => None,
+    };
+    let so_store = match &so_cluster {
+        Some(link) => Some(Arc::new(link.store.clone()) as Arc<dyn crate::store::SoStore>),
+        None => so_store,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     let so_registry =
         SharedObjectsActor::new(so_store.clone(), so_limits(&settings), metrics.clone())
-            .with_arbiters(arbiters.iter().map(Arbiter::handle).collect())
-            .start();
+            .with_arbiters(arbiters.iter().map(Arbiter::handle).collect());
+    let so_registry = match so_cluster {
+        Some(link) => so_registry.with_cluster(link),
+        None => so_registry,
+    }
+    .start();
 
     let state = web::Data::new(NodeState {
         node_id: node_id.clone(),
@@ -115,10 +149,6 @@ pub async fn serve(
         directory: directory.clone(),
     });
     let so_data = web::Data::new(so_registry.clone());
-    // The cluster side: a LocalHub of one without --redis; with it, a
-    // RedisBus that connects in the background (never blocks startup).
-    let (cluster, cluster_inputs) = ClusterNode::start(&settings, &node_id, rtmp_addr, http_addr)
-        .map_err(std::io::Error::other)?;
     let cluster_data = web::Data::new(cluster.clone());
     let http = HttpServer::new(move || {
         App::new()

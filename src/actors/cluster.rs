@@ -7,12 +7,13 @@
 //! | `CallClientRequest` on its inbox | calls its client like a local `callClient` (same timeout), then publishes `CallClientReply` to the origin's inbox — `NoSuchClient` when the client is not here |
 //! | `CallClientReply` on its inbox | settles the pending call (result, `_error`, no such client) |
 //! | resubscription (`ResyncAll` with a generation) | marks every scope subscription live again; calls have no replicated state to resync (a lost reply times out) |
-//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it; the registry forgets it as a stream player and ends the relays it fed |
+//! | a node left (membership) | forgets its sequence baselines and fails the calls waiting on it; the registry forgets it as a stream player and ends the relays it fed; removes it from SharedObject member sets in Redis |
 //! | `StreamWanted` / `StreamUnwanted` on its inbox | the registry tells its local stream (start / stop publishing frames for that node) |
 //! | `StreamPublished`, `StreamUnpublished`, `MediaFrame` on a stream channel, `StreamBurst` on its inbox | the registry starts, feeds or ends the relay of that stream |
+//! | `SharedObjectDelta` / `Send` / `Clear` on an object's channel | hands it to the SharedObject registry → the object's actor, which applies it in version order |
+//! | any `ResyncAll` | also: every live SharedObject reloads from Redis and resyncs its clients; the stream registry re-announces its wants |
 //!
-//! SharedObject events belong to their own layer and are ignored here
-//! until it is wired. The router runs on the node's
+//! The router runs on the node's
 //! main arbiter (`actix_rt::spawn`): the calls it makes into connections
 //! return `!Send` futures.
 
@@ -26,6 +27,9 @@ use actix::Addr;
 use super::messages::StreamNews;
 use super::registry::RegistryActor;
 use super::stream_relay::{frame_from_wire, local_key};
+use crate::actors::shared_objects::{
+    RemoteSharedObject, ResyncSharedObjects, SharedObjectNodeLeft,
+};
 use crate::app::{CallError, Server};
 use crate::cluster::amf_args::decode_args;
 use crate::cluster::node::{ClusterInputs, ClusterNode};
@@ -63,7 +67,10 @@ pub fn spawn_router(
                         tracing::info!(%node, "cluster node left");
                         events.forget_node(&node);
                         cluster.node_left(&node);
-                        registry.do_send(StreamNews::NodeLeft(node));
+                        registry.do_send(StreamNews::NodeLeft(node.clone()));
+                        if let Some(so) = &server.shared_objects {
+                            so.do_send(SharedObjectNodeLeft(node));
+                        }
                     }
                     None => membership = None,
                 },
@@ -95,7 +102,27 @@ fn route(
                 cluster.resubscribed();
             }
             registry.do_send(StreamNews::Resynced);
+            if let Some(so) = &server.shared_objects {
+                so.do_send(ResyncSharedObjects);
+            }
             tracing::info!(?generation, "cluster bus resynced");
+            return;
+        }
+        Received::Event {
+            envelope:
+                Envelope {
+                    event:
+                        event @ (ClusterEvent::SharedObjectDelta { .. }
+                        | ClusterEvent::SharedObjectSend { .. }
+                        | ClusterEvent::SharedObjectClear { .. }),
+                    ..
+                },
+            missed,
+            ..
+        } => {
+            if let Some(so) = &server.shared_objects {
+                so.do_send(RemoteSharedObject { event, missed });
+            }
             return;
         }
         Received::Event {

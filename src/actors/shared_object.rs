@@ -34,11 +34,16 @@ use crate::sharedobject::{Accepted, AllowAll, Permissions, SharedObjectLimits, S
 use crate::store::SoStore;
 
 mod admin;
+mod channels;
+mod cluster;
 mod handlers;
 mod persist;
 mod queue;
 
 pub use admin::{AdminAnswer, AdminOp, AdminReply, AdminRequest, SoApiError, SoInfo, SoSnapshot};
+pub use channels::SoChannels;
+pub use cluster::ClusterLink;
+pub(crate) use cluster::{RemoteSharedObjectEvent, ResyncSharedObject};
 pub(crate) use handlers::{StopSharedObject, Subscribe, Unsubscribe};
 use queue::{Entry, EntryKind};
 
@@ -103,6 +108,8 @@ pub struct SharedObjectActor {
     /// Highest version any non-persistent object of this node reached:
     /// a new non-persistent incarnation starts above it.
     version_floor: Option<Arc<AtomicU32>>,
+    /// In a cluster (`--redis`): the replica of Redis's order.
+    cluster: Option<cluster::Replica>,
 }
 
 /// Seconds from the Unix epoch to 2024-01-01: non-persistent objects start
@@ -152,6 +159,7 @@ impl SharedObjectActor {
             flushed_version: 0,
             stop_requested: false,
             version_floor: None,
+            cluster: None,
         }
     }
 
@@ -236,6 +244,9 @@ impl SharedObjectActor {
     }
 
     fn change(&mut self, change: ChangeSharedObject, ctx: &mut Context<Self>) {
+        if self.cluster.is_some() {
+            return self.cluster_change(change, ctx);
+        }
         let Some(sub) = self.subscribers.get(&change.conn_id) else {
             debug!(so = %self.key.name, conn_id = change.conn_id, "change from a non-subscriber ignored");
             return;
@@ -344,6 +355,9 @@ impl SharedObjectActor {
                     },
                 });
             }
+            AdminOp::Apply(ops) if self.cluster.is_some() => {
+                self.cluster_admin(ops, request.reply, ctx);
+            }
             AdminOp::Apply(ops) => match state.apply(&ops, &AllowAll, false) {
                 Ok(accepted) => {
                     let bumped = accepted.version != snapshot_version;
@@ -366,6 +380,10 @@ impl SharedObjectActor {
             && self.outgoing.is_empty()
             && self.outstanding == 0
             && self.inbox.is_empty()
+            && self
+                .cluster
+                .as_ref()
+                .is_none_or(cluster::Replica::is_settled)
     }
 
     /// Updates what the registry sees (the handled count and `idle` under

@@ -30,10 +30,11 @@ use tracing::debug;
 
 use super::messages::{ReleaseSharedObject, UseSharedObject};
 use super::shared_object::{
-    AdminAnswer, AdminOp, AdminRequest, SharedObjectActor, SoApiError, SoInfo, StopSharedObject,
-    Subscribe, Unsubscribe,
+    AdminAnswer, AdminOp, AdminRequest, ClusterLink, RemoteSharedObjectEvent, ResyncSharedObject,
+    SharedObjectActor, SoApiError, SoInfo, StopSharedObject, Subscribe, Unsubscribe,
 };
 use crate::app::SharedObjectRef;
+use crate::cluster::{ClusterEvent, NodeId};
 use crate::metrics::Metrics;
 use crate::sharedobject::SharedObjectLimits;
 use crate::store::SoStore;
@@ -123,6 +124,8 @@ pub struct SharedObjectsActor {
     /// Highest version a non-persistent object of this node reached (see
     /// [`SharedObjectActor::with_version_floor`]).
     version_floor: Arc<AtomicU32>,
+    /// In a cluster (`--redis`): objects replicate Redis's order.
+    cluster: Option<ClusterLink>,
 }
 
 impl SharedObjectsActor {
@@ -141,7 +144,14 @@ impl SharedObjectsActor {
             arbiters: Vec::new(),
             next_arbiter: 0,
             version_floor: Arc::default(),
+            cluster: None,
         }
+    }
+
+    /// Runs every object as a replica of the cluster's order in Redis.
+    pub fn with_cluster(mut self, link: ClusterLink) -> Self {
+        self.cluster = Some(link);
+        self
     }
 
     /// Starts object actors on these arbiters, round-robin, instead of the
@@ -172,6 +182,7 @@ impl SharedObjectsActor {
             self.arbiter()
         };
         let floor = self.version_floor.clone();
+        let cluster = self.cluster.clone();
         self.objects.entry(key.clone()).or_insert_with(|| {
             let info = Arc::new(Mutex::new(SoInfo::default()));
             let store = if key.persistent { store } else { None };
@@ -179,6 +190,9 @@ impl SharedObjectsActor {
                 SharedObjectActor::new(key.clone(), limits, store, metrics, info.clone());
             if !key.persistent {
                 actor = actor.with_version_floor(floor);
+            }
+            if let Some(link) = cluster {
+                actor = actor.with_cluster(link);
             }
             let addr = match arbiter {
                 Some(arbiter) => SharedObjectActor::start_in_arbiter(&arbiter, move |_| actor),
@@ -389,5 +403,84 @@ impl Handler<AdminSharedObject> for SharedObjectsActor {
                     }
                 }),
         )
+    }
+}
+
+// ---- cluster (`--redis`) ----
+
+/// Registry (from the cluster router): a SharedObject event from another
+/// node; forwarded to the object's actor if it is live here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteSharedObject {
+    /// The event (`SharedObjectDelta`, `SharedObjectSend`, `SharedObjectClear`).
+    pub event: ClusterEvent,
+    /// Messages lost just before it on its channel.
+    pub missed: u64,
+}
+
+impl Handler<RemoteSharedObject> for SharedObjectsActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoteSharedObject, _: &mut Context<Self>) {
+        let object = match &msg.event {
+            ClusterEvent::SharedObjectDelta { object, .. }
+            | ClusterEvent::SharedObjectSend { object, .. }
+            | ClusterEvent::SharedObjectClear { object, .. } => object,
+            _ => return,
+        };
+        let key = SharedObjectRef {
+            scope: object.scope.clone(),
+            name: object.name.clone(),
+            persistent: object.persistent,
+        };
+        if let Some(entry) = self.objects.get(&key) {
+            // Not counted in `forwarded`: the actor does not count it either.
+            entry.addr.do_send(RemoteSharedObjectEvent {
+                event: msg.event,
+                missed: msg.missed,
+            });
+        }
+    }
+}
+
+/// Registry (from the cluster router): the bus may have lost messages:
+/// every live object reloads from Redis and resyncs its subscribers.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResyncSharedObjects;
+
+impl Handler<ResyncSharedObjects> for SharedObjectsActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ResyncSharedObjects, _: &mut Context<Self>) {
+        for entry in self.objects.values() {
+            entry.addr.do_send(ResyncSharedObject);
+        }
+    }
+}
+
+/// Registry (from the cluster router): a node left the cluster: remove it
+/// from every non-persistent object's member set in Redis.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SharedObjectNodeLeft(pub NodeId);
+
+impl Handler<SharedObjectNodeLeft> for SharedObjectsActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SharedObjectNodeLeft, _: &mut Context<Self>) {
+        let Some(link) = &self.cluster else { return };
+        let removal = link.store.remove_node(&msg.0);
+        actix_rt::spawn(async move {
+            match removal.await {
+                Ok(deleted) => {
+                    debug!(node = %msg.0, deleted, "removed a dead node from SharedObject member sets")
+                }
+                Err(error) => {
+                    tracing::warn!(node = %msg.0, %error, "cannot remove a dead node from SharedObject member sets")
+                }
+            }
+        });
     }
 }

@@ -52,6 +52,16 @@ impl EventPublisher {
             .remove(channel);
     }
 
+    /// Takes the next sequence number on `channel` for an envelope that
+    /// is published by someone else on this node's behalf (the Redis
+    /// SharedObject script).
+    pub fn next_seq(&self, channel: &str) -> u64 {
+        let mut seqs = self.seqs.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = seqs.entry(channel.to_owned()).or_insert(0);
+        *seq += 1;
+        *seq
+    }
+
     /// Numbers, encodes and queues `event` on `channel`.
     ///
     /// # Errors

@@ -15,6 +15,10 @@
 //! | `{p}:ch:stream:{scope}:{name}` | channel | a stream's media frames and its unpublish |
 //! | `{p}:node:{node}` | string, `PX` TTL | a node's heartbeat; the value is node info (opaque text) |
 //! | `{p}:lease:{lease}` | string, `PX` TTL | a lease; the value is the owner token |
+//! | `{p}:so:{P\|T}:{scope}:{name}:slots` | hash | a SharedObject's slots (stored encoding) |
+//! | `{p}:so:{P\|T}:{scope}:{name}:ver` | string | its version |
+//! | `{p}:so:{P\|T}:{scope}:{name}:log` | stream, `MAXLEN ~` | its op log: entry id `{version}-0`, field `e` = the delta envelope |
+//! | `{p}:so:T:{scope}:{name}:members` | set | node ids using a non-persistent object |
 //!
 //! Stream ownership uses the lease named by [`KeySpace::stream_lease`]
 //! (`stream:{scope}:{name}`).
@@ -68,6 +72,46 @@ impl KeySpace {
             escape(scope),
             escape(name)
         )
+    }
+
+    /// A key of a SharedObject in the Redis store: `part` is `slots` (hash
+    /// slot → stored value), `ver` (the version), `log` (the capped op log
+    /// stream) or `members` (set of node ids using a non-persistent object).
+    pub fn shared_object_key(
+        &self,
+        scope: &str,
+        name: &str,
+        persistent: bool,
+        part: &str,
+    ) -> String {
+        let kind = if persistent { "P" } else { "T" };
+        format!(
+            "{}:so:{kind}:{}:{}:{part}",
+            self.prefix,
+            escape(scope),
+            escape(name)
+        )
+    }
+
+    /// The `SCAN MATCH` pattern of every SharedObject key `part` of one
+    /// persistence.
+    pub fn shared_object_pattern(&self, persistent: bool, part: &str) -> String {
+        let kind = if persistent { "P" } else { "T" };
+        format!("{}:so:{kind}:*:{part}", self.prefix)
+    }
+
+    /// The (scope, name) a SharedObject key of `part` names, if it is one.
+    pub fn shared_object_from_key(
+        &self,
+        key: &str,
+        persistent: bool,
+        part: &str,
+    ) -> Option<(String, String)> {
+        let kind = if persistent { ":so:P:" } else { ":so:T:" };
+        let rest = key.strip_prefix(&self.prefix)?.strip_prefix(kind)?;
+        let rest = rest.strip_suffix(part)?.strip_suffix(':')?;
+        let (scope, name) = rest.split_once(':')?;
+        Some((unescape(scope)?, unescape(name)?))
     }
 
     /// A stream's channel (frames, unpublish).
@@ -164,6 +208,18 @@ mod tests {
             k.lease_key(&KeySpace::stream_lease("live", "cam")),
             "ferrocast:lease:stream%3Alive%3Acam"
         );
+    }
+
+    #[test]
+    fn a_shared_object_key_names_its_scope_and_name_back() {
+        let k = KeySpace::default();
+        let key = k.shared_object_key("live/a:b", "c*d", true, "ver");
+        assert_eq!(key, "ferrocast:so:P:live/a%3Ab:c%2Ad:ver");
+        assert_eq!(
+            k.shared_object_from_key(&key, true, "ver"),
+            Some(("live/a:b".into(), "c*d".into()))
+        );
+        assert_eq!(k.shared_object_from_key(&key, false, "ver"), None);
     }
 
     #[test]

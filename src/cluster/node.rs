@@ -243,6 +243,18 @@ impl ClusterNode {
         &self.node_id
     }
 
+    /// The bus (stream relays and SharedObject actors subscribe their
+    /// channels on it).
+    pub fn bus(&self) -> &Arc<dyn ClusterBus> {
+        self.publisher.bus()
+    }
+
+    /// The next sequence number of this node on `channel`, for an envelope
+    /// Redis publishes on its behalf (SharedObject changes).
+    pub fn next_seq(&self, channel: &str) -> u64 {
+        self.publisher.next_seq(channel)
+    }
+
     /// The key space of channel and key names.
     pub fn keys(&self) -> &KeySpace {
         &self.keys
@@ -279,11 +291,6 @@ impl ClusterNode {
         event: ClusterEvent,
     ) -> Result<PublishAck, BusError> {
         self.publisher.publish(channel, event)
-    }
-
-    /// The bus, for subscribing and unsubscribing stream channels.
-    pub fn bus(&self) -> &Arc<dyn ClusterBus> {
-        self.publisher.bus()
     }
 
     /// Resolves once [`leave`](Self::leave) was called.

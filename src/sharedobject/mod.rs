@@ -22,9 +22,11 @@
 //!   ([`Refusal`]).
 
 pub mod codec;
+mod replica;
 mod state;
 mod sync;
 
+pub use replica::Planned;
 pub use state::{Accepted, SharedObjectState, Slot, SlotChange};
 pub use sync::{Delta, SyncPlan};
 

@@ -98,7 +98,7 @@ pub struct SharedObjectState {
 }
 
 /// What one slot costs against `max_object_bytes`.
-fn slot_bytes(name: &str, slot: &Slot) -> usize {
+pub(super) fn slot_bytes(name: &str, slot: &Slot) -> usize {
     name.len() + slot.encoded.len()
 }
 
@@ -324,7 +324,7 @@ impl SharedObjectState {
 
     /// Checks every operation; returns the encoded values of the set pairs
     /// in order.
-    fn validate(
+    pub(super) fn validate(
         &self,
         ops: &[Operation],
         permissions: &dyn Permissions,

@@ -14,7 +14,7 @@
 //!
 //! Backends: the embedded on-disk store ([`embedded::EmbeddedStore`]: one
 //! redb file, single node, nothing to install; see `docs/store.md`); a Redis
-//! store in a cluster.
+//! store in a cluster ([`redis::RedisSoStore`], `--redis`; see `docs/cluster.md`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +23,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub mod embedded;
+pub mod redis;
 
 pub use embedded::{EmbeddedStore, StoreStats};
 

@@ -34,7 +34,9 @@ impl Actor for SharedObjectActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.metrics.so_live.inc();
-        if self.store.is_some() {
+        if self.cluster.is_some() {
+            self.cluster_start(ctx);
+        } else if self.store.is_some() {
             self.load(ctx);
         }
         debug!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject started");
@@ -42,6 +44,7 @@ impl Actor for SharedObjectActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.metrics.so_live.dec();
+        self.cluster_stop();
         info!(so = %self.key.name, scope = %self.key.scope, persistent = self.key.persistent, "SharedObject stopped");
     }
 }
