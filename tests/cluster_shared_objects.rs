@@ -7,7 +7,9 @@
 //! restarting every node and Redis (AOF); a non-persistent object leaves
 //! Redis with its last client, or once its last node died; a killed
 //! subscriber connection and a Redis restart are resynced; a write while
-//! Redis is down answers a Status error.
+//! Redis is down answers a Status error; a killed node's objects stay
+//! identical and writable on the survivors; an admin GET reads a
+//! non-persistent object used only on another node from Redis.
 
 mod common;
 
@@ -399,4 +401,151 @@ async fn a_dead_nodes_non_persistent_object_is_removed_by_the_survivors() {
         "the dead node's object is deleted",
     )
     .await;
+}
+
+/// The node ids in a non-persistent object's member set in Redis.
+fn redis_members(redis: &RedisServer, name: &str) -> std::collections::BTreeSet<String> {
+    let mut conn = redis.connection().expect("connect to redis");
+    redis::cmd("SMEMBERS")
+        .arg(redis_key(name, false, "members"))
+        .query(&mut conn)
+        .expect("SMEMBERS")
+}
+
+/// Every replica holds `want` (slot, number) pairs and nothing else, at one
+/// version, and so does the admin API of every node.
+async fn identical_everywhere(
+    nodes: &[&Node],
+    objects: &[&RemoteSharedObject],
+    name: &str,
+    persistent: bool,
+    want: &[(String, f64)],
+) {
+    for so in objects {
+        so.wait_until(
+            |r| {
+                r.pending_writes() == 0
+                    && r.slots().len() == want.len()
+                    && want
+                        .iter()
+                        .all(|(k, v)| r.get(k) == Some(&AmfValue::Number(*v)))
+            },
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: replica never held {want:?}: {e}"));
+    }
+    let version = objects.iter().map(|so| so.version()).max().unwrap_or(0);
+    for so in objects {
+        so.wait_until(|r| r.version() == version, LIMIT)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: replica never reached v{version}: {e}"));
+        assert_eq!(so.slots(), objects[0].slots());
+    }
+    for node in nodes {
+        let (status, json) = admin_object(node, name, persistent);
+        assert_eq!(status, 200, "{name}: {json}");
+        assert_eq!(json["version"].as_u64(), Some(u64::from(version)), "{json}");
+        let slots = json["slots"].as_object().expect("slots");
+        assert_eq!(slots.len(), want.len(), "{json}");
+        for (k, v) in want {
+            assert_eq!(slots[k.as_str()].as_f64(), Some(*v), "{name}/{k}: {json}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_killed_nodes_objects_stay_intact_and_writable_on_the_survivors() {
+    let redis = RedisServer::start();
+    let mut nodes = three_nodes(&redis);
+    let clients = [
+        client(&nodes[0], false).await,
+        client(&nodes[1], true).await,
+        client(&nodes[2], false).await,
+    ];
+    let mut temp = Vec::new();
+    let mut keep = Vec::new();
+    for c in &clients {
+        temp.push(c.shared_object("survive", false).await.expect("use"));
+        keep.push(c.shared_object("survive_p", true).await.expect("use"));
+    }
+    let mut want: Vec<(String, f64)> = Vec::new();
+    for (i, (t, k)) in temp.iter().zip(&keep).enumerate() {
+        let value = i as f64;
+        t.set(&format!("n{i}"), AmfValue::Number(value))
+            .await
+            .unwrap();
+        k.set(&format!("n{i}"), AmfValue::Number(value))
+            .await
+            .unwrap();
+        want.push((format!("n{i}"), value));
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    for (name, persistent, objects) in [("survive", false, &temp), ("survive_p", true, &keep)] {
+        let objects: Vec<&RemoteSharedObject> = objects.iter().collect();
+        identical_everywhere(&all, &objects, name, persistent, &want).await;
+    }
+    assert_eq!(
+        redis_members(&redis, "survive"),
+        ["a", "b", "c"].map(String::from).into()
+    );
+
+    nodes[2].kill();
+    // The survivors keep writing and see each other's writes.
+    for (i, (t, k)) in temp.iter().zip(&keep).take(2).enumerate() {
+        let value = 10.0 + i as f64;
+        t.set(&format!("after{i}"), AmfValue::Number(value))
+            .await
+            .unwrap();
+        k.set(&format!("after{i}"), AmfValue::Number(value))
+            .await
+            .unwrap();
+        want.push((format!("after{i}"), value));
+    }
+    let survivors: Vec<&Node> = nodes.iter().take(2).collect();
+    for (name, persistent, objects) in [("survive", false, &temp), ("survive_p", true, &keep)] {
+        let objects: Vec<&RemoteSharedObject> = objects.iter().take(2).collect();
+        identical_everywhere(&survivors, &objects, name, persistent, &want).await;
+    }
+    // The dead node leaves the member set; the object stays while A and B
+    // use it.
+    wait_for(
+        || redis_members(&redis, "survive") == ["a", "b"].map(String::from).into(),
+        "the dead node leaves the member set",
+    )
+    .await;
+    assert!(redis_exists(&redis, "survive", false));
+    let (status, json) = admin_object(&nodes[1], "survive", false);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["slots"].as_object().map(serde_json::Map::len), Some(5));
+}
+
+#[tokio::test]
+async fn an_admin_get_answers_a_non_persistent_object_used_only_on_another_node() {
+    let redis = RedisServer::start();
+    let nodes = three_nodes(&redis);
+    let a = client(&nodes[0], false).await;
+    let so = a.shared_object("elsewhere", false).await.unwrap();
+    so.set("x", AmfValue::Number(7.0)).await.unwrap();
+    so.wait_until(|r| r.pending_writes() == 0, LIMIT)
+        .await
+        .unwrap();
+    let (status, json) = admin_object(&nodes[1], "elsewhere", false);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["version"].as_u64(), Some(u64::from(so.version())));
+    assert_eq!(json["slots"]["x"].as_f64(), Some(7.0), "{json}");
+    assert_eq!(json["subscribers"].as_u64(), Some(0), "{json}");
+    // Reading it did not make B a member: A's release deletes it.
+    assert_eq!(
+        redis_members(&redis, "elsewhere"),
+        ["a"].map(String::from).into()
+    );
+    so.release().await.unwrap();
+    wait_for(
+        || !redis_exists(&redis, "elsewhere", false),
+        "the object is deleted",
+    )
+    .await;
+    let (status, json) = admin_object(&nodes[1], "elsewhere", false);
+    assert_eq!(status, 404, "{json}");
 }

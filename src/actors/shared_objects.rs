@@ -373,7 +373,12 @@ impl Handler<AdminSharedObject> for SharedObjectsActor {
     fn handle(&mut self, msg: AdminSharedObject, _: &mut Context<Self>) -> Self::Result {
         let known = self.objects.get(&msg.key).is_some_and(|e| !e.failed());
         if !known && !msg.key.persistent {
-            return Box::pin(fut::ready(Err(SoApiError::NotFound)));
+            // In a cluster it may live on another node: read it from Redis
+            // without joining it (a write still needs a local user).
+            return match (&self.cluster, &msg.op) {
+                (Some(link), AdminOp::Get) => Box::pin(fut::wrap_future(link.peek(&msg.key))),
+                _ => Box::pin(fut::ready(Err(SoApiError::NotFound))),
+            };
         }
         let entry = self.get_or_create(&msg.key);
         let addr = entry.addr.clone();

@@ -12,7 +12,9 @@
 //!
 //! The scope is one path segment: a scope with rooms is percent-encoded
 //! (`live%2Froom1`). `?persistent=false` addresses the non-persistent object
-//! of that name; the default is the persistent one. Unknown objects are 404,
+//! of that name; the default is the persistent one. In a cluster, a GET of
+//! a non-persistent object used only on other nodes reads it from Redis
+//! (`"subscribers": 0`); writes to it need a local user. Unknown objects are 404,
 //! bad input 400 with `{"error": ...}`, a store failure 503.
 
 use actix::Addr;

@@ -28,6 +28,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use tracing::warn;
 
+mod peek;
 mod submit;
 
 use submit::Submission;
