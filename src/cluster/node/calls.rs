@@ -20,9 +20,11 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{lock, unreachable_for, ClusterNode};
+use super::{lock, ClusterNode};
 use crate::app::CallError;
 use crate::cluster::amf_args::encode_args;
+use crate::cluster::envelope::CallOutcome;
+use crate::cluster::BusError;
 use crate::cluster::{ClusterEvent, NodeId};
 use crate::protocol::amf::AmfValue;
 
@@ -188,4 +190,73 @@ pub(super) fn call_remote(
             }),
         }
     })
+}
+
+/// Calls across nodes, as the `Server` handle uses them.
+impl ClusterNode {
+    /// Publishes `broadcast(method, ...args)` to the other nodes with
+    /// clients in `scope`; the returned future resolves to the number of
+    /// nodes reached, this one included.
+    ///
+    /// # Errors
+    /// [`CallError::ClusterUnavailable`] when the bus refuses or fails the
+    /// publication (Redis unreachable, queue full); [`CallError::Failed`]
+    /// when the arguments cannot be encoded.
+    pub fn publish_broadcast(
+        &self,
+        scope: &str,
+        method: &str,
+        args: &[AmfValue],
+    ) -> impl std::future::Future<Output = Result<usize, CallError>> + Send + 'static {
+        let published = encode_args(args)
+            .map_err(|e| CallError::Failed {
+                description: format!("broadcast arguments cannot be encoded: {e}"),
+            })
+            .and_then(|args| {
+                let event = ClusterEvent::Broadcast {
+                    scope: scope.to_string(),
+                    method: method.to_string(),
+                    args,
+                };
+                let channel = self.keys.scope_channel(scope);
+                let self_counted = self.subscriptions.is_confirmed(scope);
+                self.publisher
+                    .publish(&channel, event)
+                    .map(|ack| (ack, self_counted))
+                    .map_err(unreachable_for("broadcast"))
+            });
+        async move {
+            let (ack, self_counted) = published?;
+            let subscribers = ack.await.map_err(unreachable_for("broadcast"))?;
+            Ok(1 + subscribers.saturating_sub(usize::from(self_counted)))
+        }
+    }
+
+    /// Calls `method(args...)` on `client_id`, a client of node `node`
+    /// (not this one), through that node's inbox.
+    pub fn call_remote(
+        &self,
+        node: NodeId,
+        client_id: String,
+        method: String,
+        args: &[AmfValue],
+    ) -> RemoteCall {
+        call_remote(self, node, client_id, method, args)
+    }
+}
+
+/// The `_error` outcome of a call request, with `description`.
+pub(super) fn error_outcome(description: &str) -> CallOutcome {
+    let body = encode_args(&[AmfValue::string(description)]).unwrap_or_default();
+    CallOutcome::Error(body)
+}
+
+/// Maps a bus failure to the error a cluster-wide operation answers.
+pub(super) fn unreachable_for(operation: &'static str) -> impl Fn(BusError) -> CallError {
+    move |error| CallError::ClusterUnavailable {
+        reason: match operation {
+            "broadcast" => format!("only this node's clients were reached: {error}"),
+            _ => format!("{operation}: {error}"),
+        },
+    }
 }
