@@ -71,6 +71,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod bench;
 pub mod client;
 pub mod cluster;
 pub mod directory;

@@ -21,6 +21,15 @@ struct Cli {
 enum Command {
     /// Run a node (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Load-test running nodes (docs/BENCHMARKS.md): prints a summary and
+    /// one JSON line.
+    Bench {
+        #[command(subcommand)]
+        scenario: ferrocast::bench::Scenario,
+        /// Print only the JSON line.
+        #[arg(long, global = true)]
+        json: bool,
+    },
 }
 
 /// Flags of `ferrocast serve`; each also has a `FERROCAST__...` environment form.
@@ -75,6 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Bench { scenario, json }) => return bench(scenario, json),
         None => cli.serve,
     };
     let settings = match Settings::load(args.config.as_deref(), &args.overrides()) {
@@ -89,6 +99,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "node failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ferrocast bench`: runs one scenario, prints its report (exit 1 when the
+/// run failed).
+fn bench(scenario: ferrocast::bench::Scenario, json: bool) -> ExitCode {
+    ferrocast::telemetry::init(settings::LogFormat::Human);
+    match ferrocast::bench::run(scenario) {
+        Ok(report) => {
+            if !json {
+                print!("{}", report.human());
+            }
+            println!("{}", report.json_line());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ferrocast bench: {e}");
             ExitCode::FAILURE
         }
     }
