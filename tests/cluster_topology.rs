@@ -148,7 +148,9 @@ impl Haproxy {
                 if let Ok(Some(_)) = haproxy.child.try_wait() {
                     break;
                 }
-                if http_get(&haproxy.stats, "/;csv").is_some() {
+                // Our stats page (not another process that took the port).
+                let stats = http_get(&haproxy.stats, "/;csv").unwrap_or_default();
+                if stats.contains(&format!("\nnodes,{},", NODE_IDS[0])) {
                     return haproxy;
                 }
                 std::thread::sleep(Duration::from_millis(50));
