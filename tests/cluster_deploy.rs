@@ -1,9 +1,10 @@
 //! The deployment files are real (issue 5 "Deployment"): `cluster/redis.conf`
 //! starts a real redis-server with AOF on, and a node joins it;
 //! `cluster/ferrocast.toml` is a valid node configuration; `haproxy -c`
-//! accepts `cluster/haproxy.cfg` and `docker-compose config` accepts
-//! `docker-compose.yml` (each when that tool is installed: this machine has
-//! no Docker engine, so the compose topology itself is not started here).
+//! accepts `cluster/haproxy.cfg` with the compose file's backend
+//! (`cluster/haproxy-docker.cfg`) and `docker-compose config` accepts
+//! `docker-compose.yml`. This machine has no Docker engine: the compose
+//! topology runs as plain processes in tests/cluster_topology.rs.
 
 mod common;
 
@@ -103,13 +104,19 @@ fn redis_starts_with_the_cluster_config_with_aof_on_and_a_node_joins_it() {
 }
 
 #[test]
-fn haproxy_accepts_the_load_balancer_config() {
+fn haproxy_accepts_the_load_balancer_config_with_the_compose_backend() {
     assert!(
         installed("haproxy"),
         "haproxy is not installed: scripts/test.sh installs it (apt-get install haproxy)"
     );
     let output = Command::new("haproxy")
-        .args(["-c", "-f", repo("cluster/haproxy.cfg").to_str().unwrap()])
+        .args([
+            "-c",
+            "-f",
+            repo("cluster/haproxy.cfg").to_str().unwrap(),
+            "-f",
+            repo("cluster/haproxy-docker.cfg").to_str().unwrap(),
+        ])
         .output()
         .expect("run haproxy -c");
     let text = format!(
@@ -141,4 +148,6 @@ fn docker_compose_accepts_the_compose_file() {
         assert!(text.contains(service), "{service} in:\n{text}");
     }
     assert!(text.contains("redis://redis:6379/"), "{text}");
+    // HAProxy reads the shared config plus the Docker DNS backend.
+    assert!(text.contains("cluster/haproxy-docker.cfg"), "{text}");
 }
