@@ -111,6 +111,8 @@ pub struct ConnectionActor {
     shared_objects: shared_objects::SharedObjectUses,
     /// Pending server → client calls and client calls in progress.
     calls: calls::CallState,
+    /// When and how player queues are drained (write coalescing).
+    drainer: playback::Drainer,
 }
 
 impl ConnectionActor {
@@ -124,6 +126,7 @@ impl ConnectionActor {
         let _ = socket.set_nodelay(true);
         let (read, write) = socket.into_split();
         let calls = calls::CallState::new(&deps.calls);
+        let drainer = playback::Drainer::new(deps.timing.write_coalesce);
         ConnectionActor::create(move |ctx| {
             ctx.add_stream(tokio_util::codec::FramedRead::new(
                 read,
@@ -148,6 +151,7 @@ impl ConnectionActor {
                 client: None,
                 shared_objects: Default::default(),
                 calls,
+                drainer,
             }
         })
     }
@@ -157,10 +161,10 @@ impl ConnectionActor {
     }
 
     fn flush(&mut self) {
-        for segment in self.session.take_outbound() {
-            self.deps.metrics.bytes_out.add(segment.len() as u64);
-            self.outbox.send(segment);
-        }
+        let segments = self.session.take_outbound();
+        let bytes = segments.iter().map(bytes::Bytes::len).sum::<usize>();
+        self.deps.metrics.bytes_out.add(bytes as u64);
+        self.outbox.send(segments, bytes);
     }
 
     fn fail(&mut self, error: &SessionError, ctx: &mut Context<Self>) {
