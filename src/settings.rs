@@ -628,6 +628,25 @@ mod tests {
     }
 
     #[test]
+    fn the_write_coalescing_window_loads_from_env_and_must_fit_in_a_player_queue() {
+        let s = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__WRITE_COALESCE_MS", "200")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.rtmp.write_coalesce_ms, 200);
+        assert_eq!(Settings::default().rtmp.write_coalesce_ms, 0);
+        let err = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__WRITE_COALESCE_MS", "2000")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("rtmp.write_coalesce_ms"), "{err}");
+    }
+
+    #[test]
     fn applications_come_from_the_file_as_a_list() {
         let (_dir, path) = write_toml("[rtmp]\napplications = [\"live\", \"vod\"]\n");
         let s = Settings::load_from(Some(&path), HashMap::new(), &Overrides::default()).unwrap();
