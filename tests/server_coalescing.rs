@@ -24,7 +24,11 @@ fn players_get_every_packet_byte_for_byte_through_a_200_ms_window() {
     make_test_flv(&source, 3, 25);
     let url = node.url("live/cam");
 
-    let outs = [dir.0.join("p1.flv"), dir.0.join("p2.flv"), dir.0.join("p3.flv")];
+    let outs = [
+        dir.0.join("p1.flv"),
+        dir.0.join("p2.flv"),
+        dir.0.join("p3.flv"),
+    ];
     let players = [
         ffmpeg_player(&url, &outs[0]),
         ffmpeg_player(&url, &outs[1]),

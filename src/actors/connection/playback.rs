@@ -118,11 +118,7 @@ impl ConnectionActor {
     /// them to the write task, batch by batch, while the write task is below
     /// its high mark.
     fn drain_player(&mut self, stream_id: u32, budget: Budget) -> Drained {
-        let Some(queue) = self
-            .playing
-            .get(&stream_id)
-            .map(|p| p.player.queue.clone())
-        else {
+        let Some(queue) = self.playing.get(&stream_id).map(|p| p.player.queue.clone()) else {
             return Drained::Empty;
         };
         let mut frames = std::mem::take(&mut self.drainer.frames);

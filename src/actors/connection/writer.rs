@@ -30,6 +30,8 @@ pub(super) const WRITE_HIGH_WATERMARK: usize = 512 * 1024;
 /// Flushes (batches of segments) the write task takes from its channel per
 /// turn; their segments go out in as few vectored writes as possible.
 const WRITE_BATCH_FLUSHES: usize = 256;
+/// Segment slots the write task keeps allocated between turns (a few KB).
+const KEPT_SEGMENTS: usize = 256;
 /// Most segments per `write_vectored` call: Linux's `IOV_MAX` (the kernel
 /// refuses more with `EINVAL`).
 pub(super) const MAX_IOVECS: usize = 1024;
@@ -157,7 +159,9 @@ pub(super) async fn write_loop(
     paused: Arc<AtomicBool>,
     conn: Addr<ConnectionActor>,
 ) {
-    let mut flushes = Vec::with_capacity(WRITE_BATCH_FLUSHES);
+    // Both grow to what one turn needs and are reused; idle connections
+    // keep next to nothing.
+    let mut flushes = Vec::new();
     let mut segments: Vec<Bytes> = Vec::new();
     while rx.recv_many(&mut flushes, WRITE_BATCH_FLUSHES).await > 0 {
         segments.extend(flushes.drain(..).flatten());
@@ -169,6 +173,8 @@ pub(super) async fn write_loop(
         })
         .await;
         segments.clear();
+        segments.shrink_to(KEPT_SEGMENTS);
+        flushes.shrink_to(KEPT_SEGMENTS);
         if let Err(e) = written {
             conn.do_send(WriteFailed {
                 error: e.to_string(),
@@ -374,7 +380,10 @@ mod tests {
             let segments = segments();
             let mut socket = Trickle::new(step);
             let mut reported = 0;
-            run(write_all_vectored(&mut socket, &segments, |n| reported += n)).unwrap();
+            run(write_all_vectored(&mut socket, &segments, |n| {
+                reported += n
+            }))
+            .unwrap();
             assert_eq!(socket.got, concat(&segments), "step {step}");
             assert_eq!(reported, socket.got.len(), "step {step}");
         }

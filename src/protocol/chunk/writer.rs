@@ -80,7 +80,9 @@ impl ChunkWriter {
     /// Everything queued so far, in order, for the socket.
     pub fn take(&mut self) -> Vec<Bytes> {
         self.cut();
-        let capacity = self.segments.len();
+        // The next flush likely needs as many (one allocation instead of a
+        // few regrowths), within reason for connections that go quiet.
+        let capacity = self.segments.len().min(64);
         std::mem::replace(&mut self.segments, Vec::with_capacity(capacity))
     }
 
@@ -184,13 +186,21 @@ mod tests {
         // Header segments (not payload slices) lie back to back in memory.
         let headers: Vec<&Bytes> = segments
             .iter()
-            .filter(|s| !frames.iter().any(|f| f.as_ptr_range().contains(&s.as_ptr())))
+            .filter(|s| {
+                !frames
+                    .iter()
+                    .any(|f| f.as_ptr_range().contains(&s.as_ptr()))
+            })
             .collect();
         let adjacent = headers
             .windows(2)
             .filter(|w| w[0].as_ptr_range().end == w[1].as_ptr())
             .count();
-        assert!(adjacent > headers.len() / 2, "{adjacent} of {}", headers.len());
+        assert!(
+            adjacent > headers.len() / 2,
+            "{adjacent} of {}",
+            headers.len()
+        );
 
         let mut wire = BytesMut::new();
         for segment in &segments {
