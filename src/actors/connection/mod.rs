@@ -43,9 +43,6 @@ pub use timers::ConnectionTiming;
 use timers::TIMER_TICK;
 use writer::Outbox;
 
-/// Bytes drained from a player's queue per turn, so one player's backlog does
-/// not monopolise the actor.
-const DRAIN_BATCH_BYTES: usize = 256 * 1024;
 /// What a connection needs from the node.
 #[derive(Clone)]
 pub struct ConnectionDeps {

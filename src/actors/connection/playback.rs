@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{debug, warn};
 
-use super::{ConnectionActor, DRAIN_BATCH_BYTES};
+use super::ConnectionActor;
 use crate::actors::messages::{
     AddPlayer, Play, PlayerEvicted, PublisherLeft, QueueReady, StreamAttached,
 };
@@ -63,6 +63,10 @@ impl ConnectionActor {
         }
     }
 }
+
+/// Bytes drained from a player's queue per turn, so one player's backlog does
+/// not monopolise the actor.
+const DRAIN_BATCH_BYTES: usize = 256 * 1024;
 
 /// How much of a player's queue one drain may take before the actor yields to
 /// its mailbox (the rest follows through [`DrainMore`]).
