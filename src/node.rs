@@ -309,6 +309,7 @@ fn timing(settings: &Settings) -> ConnectionTiming {
         ping_interval: ms(settings.rtmp.ping_interval_ms),
         idle_timeout: ms(settings.rtmp.idle_timeout_ms),
         max_unwritten_bytes: settings.rtmp.max_unwritten_bytes,
+        write_coalesce: Duration::from_millis(settings.rtmp.write_coalesce_ms),
     }
 }
 

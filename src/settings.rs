@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::fanout::FanoutLimits;
 use crate::protocol::limits::{AmfLimits, ChunkLimits, ProtocolLimits, SharedObjectLimits};
 
+mod rtmp;
+pub use rtmp::RtmpSettings;
+
 /// Prefix of the environment variables that configure Ferrocast.
 pub const ENV_PREFIX: &str = "FERROCAST";
 /// Separator between the prefix, sections and keys in environment variable names.
@@ -110,34 +113,6 @@ pub struct SharedObjectSettings {
     /// Success is sent at once and changes are committed at least every N
     /// ms, so a crash loses at most the last N ms of acknowledged changes.
     pub flush_interval_ms: u64,
-}
-
-/// `[rtmp]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RtmpSettings {
-    /// Address the RTMP listener binds; port 0 picks a free port.
-    pub listen: SocketAddr,
-    /// A connection that has not completed the handshake this long after
-    /// accept is closed.
-    pub handshake_timeout_ms: u64,
-    /// How often the server sends a User Control PingRequest to each client
-    /// (0 = never); the PingResponse counts as activity.
-    pub ping_interval_ms: u64,
-    /// A connection from which nothing arrived for this long is closed
-    /// (0 = never).
-    pub idle_timeout_ms: u64,
-    /// A connection whose peer leaves more than this many bytes of our
-    /// output unread (non-media output: call answers, broadcasts,
-    /// SharedObject syncs; media waits in its own bounded queues) is closed
-    /// as too far behind.
-    pub max_unwritten_bytes: usize,
-    /// Application names clients may connect to (the first path segment of
-    /// `rtmp://host/APP[/ROOM...]`); empty accepts every name. A connect to any
-    /// other name gets `NetConnection.Connect.Rejected`. (`serde(default)`:
-    /// the config crate drops empty lists from the built-in defaults.)
-    #[serde(default)]
-    pub applications: Vec<String>,
 }
 
 /// `[http]`
@@ -240,14 +215,7 @@ impl Default for Settings {
         let amf = AmfLimits::default();
         let so = SharedObjectLimits::default();
         Self {
-            rtmp: RtmpSettings {
-                listen: SocketAddr::from(([0, 0, 0, 0], 1935)),
-                handshake_timeout_ms: 10_000,
-                ping_interval_ms: 10_000,
-                idle_timeout_ms: 30_000,
-                max_unwritten_bytes: 64 * 1024 * 1024,
-                applications: Vec::new(),
-            },
+            rtmp: RtmpSettings::default(),
             http: HttpSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             },
@@ -455,7 +423,7 @@ impl Settings {
             ),
         ];
         let f = &self.fanout;
-        let fanout_checks: [(bool, &'static str, &'static str); 4] = [
+        let fanout_checks: [(bool, &'static str, &'static str); 5] = [
             (f.gop_max_bytes > 0, "fanout.gop_max_bytes", "must be positive"),
             (f.player_queue_max_bytes > 0, "fanout.player_queue_max_bytes", "must be positive"),
             (f.player_queue_max_span_ms > 0, "fanout.player_queue_max_span_ms", "must be positive"),
@@ -463,6 +431,11 @@ impl Settings {
                 f.player_hard_cap_bytes >= f.gop_max_bytes.saturating_add(f.player_queue_max_bytes),
                 "fanout.player_hard_cap_bytes",
                 "must be at least gop_max_bytes + player_queue_max_bytes (a full join burst must fit)",
+            ),
+            (
+                self.rtmp.write_coalesce_ms.saturating_mul(2) <= u64::from(f.player_queue_max_span_ms),
+                "rtmp.write_coalesce_ms",
+                "must be at most half of fanout.player_queue_max_span_ms (a player queue must hold a window of frames)",
             ),
         ];
         match checks
@@ -652,6 +625,25 @@ mod tests {
             err.to_string().contains("fanout.player_hard_cap_bytes"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_write_coalescing_window_loads_from_env_and_must_fit_in_a_player_queue() {
+        let s = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__WRITE_COALESCE_MS", "200")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.rtmp.write_coalesce_ms, 200);
+        assert_eq!(Settings::default().rtmp.write_coalesce_ms, 0);
+        let err = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__WRITE_COALESCE_MS", "2000")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("rtmp.write_coalesce_ms"), "{err}");
     }
 
     #[test]

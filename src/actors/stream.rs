@@ -3,7 +3,10 @@
 //! Frames arrive from the publisher's connection (`Ingest`); each is cached and
 //! pushed into every player's bounded queue (shared with that player's
 //! connection). A player is woken (`QueueReady`) only when its queue goes from
-//! empty to non-empty, so there is no actor message per frame per player.
+//! empty to non-empty, so there is no actor message per frame per player
+//! that is behind or inside a write-coalescing window (`[rtmp]
+//! write_coalesce_ms`: the queue stays non-empty until the window's drain);
+//! with no window, a player that keeps up is woken about once per frame.
 //!
 //! In a cluster a stream is one of two things. A **local** stream (its
 //! publisher is connected here) also publishes its frames for the nodes that

@@ -12,6 +12,8 @@
 //!   policy (drop droppable frames, wait for a keyframe after a video drop,
 //!   disconnect a player that stays behind); [`PlayerQueue::pop_batch`] feeds
 //!   merged writes.
+//! - [`WriteCoalescer`]: per connection, whether a player's queue is drained
+//!   at once or at the end of the write-coalescing window.
 //! - [`FanoutStats`]: plain counters for the metrics.
 //! - [`FanoutLimits`]: the settings that bound all of it.
 //!
@@ -19,12 +21,14 @@
 //! wall-clock time comes in as `now_ms`, media time is the RTMP timestamp. Every
 //! operation is O(1) amortized per frame per player. See `docs/fanout.md`.
 
+mod coalesce;
 mod frame;
 mod gop;
 mod limits;
 mod queue;
 mod stats;
 
+pub use coalesce::{ReadyAction, WriteCoalescer};
 pub use frame::{Codec, DataKind, Frame, FrameKind, HeaderKind};
 pub use gop::{GopCache, JoinBurst, MAX_HEADER_SLOTS};
 pub use limits::{timestamp_span, FanoutLimits, FRAME_OVERHEAD_BYTES, MAX_BACKWARD_STEP_MS};

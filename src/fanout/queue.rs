@@ -80,6 +80,10 @@ pub struct PlayerQueue {
     burst_cost: usize,
     newest: Newest,
     waiting_for_keyframe: bool,
+    /// A video frame was pushed (this stream has video).
+    seen_video: bool,
+    /// A video keyframe was popped (the player has its first picture).
+    keyframe_out: bool,
     /// Wall clock (ms) since which the live frames are over the soft budget.
     over_budget_since: Option<u64>,
     disconnected: Option<DisconnectReason>,
@@ -98,6 +102,8 @@ impl PlayerQueue {
             burst_cost: 0,
             newest: Newest::default(),
             waiting_for_keyframe: true,
+            seen_video: false,
+            keyframe_out: false,
             over_budget_since: None,
             disconnected: None,
             stats: FanoutStats::default(),
@@ -141,6 +147,7 @@ impl PlayerQueue {
             return self.disconnect(reason);
         }
         if frame.kind() == FrameKind::Video {
+            self.seen_video = true;
             if frame.is_keyframe() {
                 self.waiting_for_keyframe = false;
             } else if self.waiting_for_keyframe && frame.is_droppable() {
@@ -188,6 +195,9 @@ impl PlayerQueue {
         if self.frames.is_empty() {
             self.newest.reset();
         }
+        if frame.is_keyframe() {
+            self.keyframe_out = true;
+        }
         if !self.over_budget() {
             self.over_budget_since = None;
         }
@@ -219,6 +229,15 @@ impl PlayerQueue {
             out.push(frame);
         }
         bytes
+    }
+
+    /// Whether the player is still joining: join-burst frames are queued, or
+    /// the stream has video and no keyframe was popped yet. A joining
+    /// player's frames are written at once, whatever the write-coalescing
+    /// window ([`WriteCoalescer`](super::WriteCoalescer)), so play → first
+    /// keyframe does not wait for it.
+    pub fn is_joining(&self) -> bool {
+        self.burst_frames > 0 || (self.seen_video && !self.keyframe_out)
     }
 
     /// Whether nothing is queued.

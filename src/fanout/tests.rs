@@ -652,6 +652,79 @@ fn pop_batch_fills_up_to_max_bytes_and_always_takes_one() {
 }
 
 #[test]
+fn a_player_is_joining_until_its_burst_and_first_keyframe_are_popped() {
+    let mut cache = GopCache::new(FanoutLimits::default());
+    cache.push(&avc_header(0, 1));
+    cache.push(&aac_header(0));
+    cache.push(&key(0, 2_000));
+    cache.push(&inter(40, 200));
+    let mut queue = PlayerQueue::new(FanoutLimits::default());
+    assert!(!queue.is_joining(), "nothing pushed yet");
+    queue.push_burst(cache.join_burst().frames, 0);
+    queue.push(inter(80, 200), 0);
+    assert!(queue.is_joining());
+    // Headers out: the keyframe is still queued.
+    queue.pop();
+    queue.pop();
+    assert!(queue.is_joining());
+    while queue.pop().is_some() {}
+    assert!(!queue.is_joining(), "burst and keyframe delivered");
+    queue.push(inter(120, 200), 0);
+    assert!(!queue.is_joining(), "live frames after that are not a join");
+}
+
+#[test]
+fn a_video_player_without_a_cached_keyframe_is_joining_until_the_live_one() {
+    let mut queue = PlayerQueue::new(FanoutLimits::default());
+    queue.push_burst([avc_header(0, 1), aac(0, 100)], 0);
+    while queue.pop().is_some() {}
+    assert!(queue.is_joining(), "video seen, no keyframe delivered yet");
+    queue.push(aac(20, 100), 0);
+    queue.push(key(40, 2_000), 0);
+    while queue.pop().is_some() {}
+    assert!(!queue.is_joining());
+}
+
+#[test]
+fn an_audio_only_player_stops_joining_once_its_burst_is_out() {
+    let mut queue = PlayerQueue::new(FanoutLimits::default());
+    queue.push_burst([aac_header(0), aac(0, 100), aac(23, 100)], 0);
+    assert!(queue.is_joining());
+    while queue.pop().is_some() {}
+    queue.push(aac(46, 100), 0);
+    assert!(!queue.is_joining());
+}
+
+#[test]
+fn default_queues_hold_a_coalescing_window_of_a_high_bitrate_stream_without_drops() {
+    // 500 ms (the largest window `player_queue_max_span_ms` = 3 s allows is
+    // 1.5 s) of 20 Mbit/s video at 60 fps (~42 KB frames, a 400 KB
+    // keyframe) and 48 kHz AAC: queued undrained for the whole window, then
+    // drained at once, ten windows in a row.
+    let limits = FanoutLimits::default();
+    let mut queue = PlayerQueue::new(limits);
+    let mut now = 0u64;
+    for window in 0..10u32 {
+        let start = window * 500;
+        let mut ts = 0;
+        while ts < 500 {
+            let video = if ts == 0 && window % 4 == 0 {
+                key(start + ts, 200_000)
+            } else {
+                inter(start + ts, 42_000)
+            };
+            assert_eq!(queue.push(video, now), PushOutcome::Queued);
+            assert_eq!(queue.push(aac(start + ts, 400), now), PushOutcome::Queued);
+            ts += 16;
+            now += 16;
+        }
+        assert!(queue.queued_bytes() < limits.player_queue_max_bytes);
+        while queue.pop().is_some() {}
+    }
+    assert_eq!(queue.stats().dropped_bytes, 0);
+}
+
+#[test]
 fn queue_span_crosses_the_32_bit_wrap() {
     let mut queue = PlayerQueue::new(small_limits());
     let start = u32::MAX - 100;

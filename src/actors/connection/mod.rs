@@ -43,9 +43,6 @@ pub use timers::ConnectionTiming;
 use timers::TIMER_TICK;
 use writer::Outbox;
 
-/// Bytes drained from a player's queue per turn, so one player's backlog does
-/// not monopolise the actor.
-const DRAIN_BATCH_BYTES: usize = 256 * 1024;
 /// What a connection needs from the node.
 #[derive(Clone)]
 pub struct ConnectionDeps {
@@ -111,6 +108,8 @@ pub struct ConnectionActor {
     shared_objects: shared_objects::SharedObjectUses,
     /// Pending server → client calls and client calls in progress.
     calls: calls::CallState,
+    /// When and how player queues are drained (write coalescing).
+    drainer: playback::Drainer,
 }
 
 impl ConnectionActor {
@@ -124,6 +123,7 @@ impl ConnectionActor {
         let _ = socket.set_nodelay(true);
         let (read, write) = socket.into_split();
         let calls = calls::CallState::new(&deps.calls);
+        let drainer = playback::Drainer::new(deps.timing.write_coalesce);
         ConnectionActor::create(move |ctx| {
             ctx.add_stream(tokio_util::codec::FramedRead::new(
                 read,
@@ -148,6 +148,7 @@ impl ConnectionActor {
                 client: None,
                 shared_objects: Default::default(),
                 calls,
+                drainer,
             }
         })
     }
@@ -157,10 +158,10 @@ impl ConnectionActor {
     }
 
     fn flush(&mut self) {
-        for segment in self.session.take_outbound() {
-            self.deps.metrics.bytes_out.add(segment.len() as u64);
-            self.outbox.send(segment);
-        }
+        let segments = self.session.take_outbound();
+        let bytes = segments.iter().map(bytes::Bytes::len).sum::<usize>();
+        self.deps.metrics.bytes_out.add(bytes as u64);
+        self.outbox.send(segments, bytes);
     }
 
     fn fail(&mut self, error: &SessionError, ctx: &mut Context<Self>) {

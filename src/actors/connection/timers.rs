@@ -19,6 +19,9 @@ pub struct ConnectionTiming {
     /// Close when more than this many bytes of our output wait unwritten
     /// (the peer does not read).
     pub max_unwritten_bytes: usize,
+    /// Write-coalescing window for media (`[rtmp] write_coalesce_ms`): zero
+    /// writes frames as they arrive.
+    pub write_coalesce: Duration,
 }
 
 /// How often the timers above are checked.

@@ -125,6 +125,41 @@ impl ChunkEncoder {
         Ok(())
     }
 
+    /// Like [`encode_segments`](Self::encode_segments), but the chunk headers
+    /// are written into `headers` (the caller's buffer, reused across
+    /// messages) and split off from it, instead of a new allocation per
+    /// message; bytes already in `headers` go out in front of the first
+    /// chunk header. Concatenated, the segments equal those bytes followed
+    /// by [`encode`](Self::encode)'s output.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode_segments`](Self::encode_segments); nothing is written to
+    /// `headers` or `out` on error.
+    pub fn encode_segments_into(
+        &mut self,
+        header: &MessageHeader,
+        payload: &Bytes,
+        headers: &mut BytesMut,
+        out: &mut Vec<Bytes>,
+    ) -> Result<(), ChunkError> {
+        let layout = self.layout(header, payload.len())?;
+        headers.put_slice(&layout.first[..layout.first_len]);
+        out.push(headers.split().freeze());
+        let mut offset = 0;
+        while offset < payload.len() {
+            if offset > 0 {
+                headers.put_slice(&layout.continuation[..layout.continuation_len]);
+                out.push(headers.split().freeze());
+            }
+            let end = payload.len().min(offset + layout.chunk_size);
+            out.push(payload.slice(offset..end));
+            offset = end;
+        }
+        self.finish(header, payload);
+        Ok(())
+    }
+
     /// Chunks one message into `dst`, copying the payload. Convenient for control
     /// and command messages; use [`encode_segments`](Self::encode_segments) for
     /// media fan-out.

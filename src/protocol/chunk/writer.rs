@@ -2,15 +2,24 @@
 //!
 //! Small messages (control, commands) are chunked into one growing buffer;
 //! large shared payloads (media, relayed data) are chunked with
-//! [`ChunkEncoder::encode_segments`] into their own segments, so a frame
-//! fanned out to many players is never copied. The buffer is cut into a
-//! segment whenever a shared payload follows it, so the order of the
-//! segments is the order of the messages. The server and the client sessions
-//! both write through one of these.
+//! [`ChunkEncoder::encode_segments_into`] into their own segments, so a frame
+//! fanned out to many players is never copied. Their chunk headers are
+//! written into the same buffer, which is cut into a segment whenever a
+//! shared payload follows it, so the order of the segments is the order of
+//! the messages, and the headers of a few hundred frames share one
+//! allocation (a slab of [`HEADER_SLAB_BYTES`]) instead of one each. The
+//! server and the client sessions both write through one of these.
 
 use bytes::{Bytes, BytesMut};
 
 use super::{ChunkEncoder, ChunkError, MessageHeader, RawMessage};
+
+/// Room reserved at a time for the chunk headers of shared payloads (a
+/// format 0 header is at most 18 bytes, a continuation at most 7): about a
+/// hundred frames' headers per allocation.
+const HEADER_SLAB_BYTES: usize = 2048;
+/// Below this much free room, a new slab is reserved before a frame.
+const HEADER_SLAB_LOW_BYTES: usize = 64;
 
 /// An outbound chunk stream: an encoder and the bytes it produced, not yet
 /// taken for the socket.
@@ -53,9 +62,11 @@ impl ChunkWriter {
         header: &MessageHeader,
         payload: &Bytes,
     ) -> Result<(), ChunkError> {
-        self.cut();
+        if self.buf.capacity() - self.buf.len() < HEADER_SLAB_LOW_BYTES {
+            self.buf.reserve(HEADER_SLAB_BYTES);
+        }
         self.encoder
-            .encode_segments(header, payload, &mut self.segments)
+            .encode_segments_into(header, payload, &mut self.buf, &mut self.segments)
     }
 
     /// Queues bytes that are not chunks (the handshake's), in order.
@@ -69,7 +80,10 @@ impl ChunkWriter {
     /// Everything queued so far, in order, for the socket.
     pub fn take(&mut self) -> Vec<Bytes> {
         self.cut();
-        std::mem::take(&mut self.segments)
+        // The next flush likely needs as many (one allocation instead of a
+        // few regrowths), within reason for connections that go quiet.
+        let capacity = self.segments.len().min(64);
+        std::mem::replace(&mut self.segments, Vec::with_capacity(capacity))
     }
 
     /// Whether anything waits to be taken.
@@ -150,6 +164,54 @@ mod tests {
         assert!(segments
             .iter()
             .any(|s| s.as_ptr() == frame.as_ptr() && s.len() == frame.len()));
+    }
+
+    #[test]
+    fn the_chunk_headers_of_many_frames_share_one_buffer_and_decode_in_order() {
+        let mut writer = ChunkWriter::new();
+        let frames: Vec<Bytes> = (0..50u8).map(|i| Bytes::from(vec![i; 300])).collect();
+        for (i, frame) in frames.iter().enumerate() {
+            let header = MessageHeader {
+                csid: 6,
+                timestamp: u32::try_from(i).unwrap() * 33,
+                type_id: 9,
+                stream_id: 1,
+            };
+            writer.queue_shared(&header, frame).unwrap();
+            if i % 10 == 0 {
+                writer.queue(&raw(3, 20, b"status")).unwrap();
+            }
+        }
+        let segments = writer.take();
+        // Header segments (not payload slices) lie back to back in memory.
+        let headers: Vec<&Bytes> = segments
+            .iter()
+            .filter(|s| {
+                !frames
+                    .iter()
+                    .any(|f| f.as_ptr_range().contains(&s.as_ptr()))
+            })
+            .collect();
+        let adjacent = headers
+            .windows(2)
+            .filter(|w| w[0].as_ptr_range().end == w[1].as_ptr())
+            .count();
+        assert!(
+            adjacent > headers.len() / 2,
+            "{adjacent} of {}",
+            headers.len()
+        );
+
+        let mut wire = BytesMut::new();
+        for segment in &segments {
+            wire.extend_from_slice(segment);
+        }
+        let mut decoder = ChunkDecoder::new(ChunkLimits::default());
+        let payloads: Vec<Bytes> = std::iter::from_fn(|| decoder.decode(&mut wire).unwrap())
+            .map(|m| m.payload)
+            .filter(|p| p.len() == 300)
+            .collect();
+        assert_eq!(payloads, frames);
     }
 
     #[test]
