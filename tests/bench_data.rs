@@ -60,6 +60,8 @@ fn assert_so_run(report: &Value, clients: u64) {
     assert!(report["final_version"].as_u64().is_some(), "{report}");
     assert_eq!(int(report, "errors"), 0, "{report}");
     assert_eq!(int(report, "events_dropped"), 0, "{report}");
+    assert_eq!(int(report, "resyncs"), 0, "{report}");
+    assert_eq!(int(report, "repeated_values"), 0, "{report}");
     let applied = int(report, "changes_applied");
     assert!(applied > 0, "{report}");
     assert_eq!(applied, int(report, "changes_sent"), "{report}");

@@ -108,7 +108,14 @@ pub(super) async fn run(args: RpcArgs) -> Result<Report, BenchError> {
         .map_or(args.duration, |t| t.duration_since(epoch).as_secs_f64());
     let mut report = Report::new("rpc");
     report
-        .set("mode", if target.is_some() { "callClient" } else { "echo" })
+        .set(
+            "mode",
+            if target.is_some() {
+                "callClient"
+            } else {
+                "echo"
+            },
+        )
         .set("url", args.url.clone())
         .set("peer_url", args.peer_url.clone())
         .set("clients", args.clients)
@@ -249,14 +256,9 @@ impl Peer {
 async fn answer_calls(mut events: Events) -> u64 {
     let mut answered = 0;
     while let Some(event) = events.next().await {
-        match event {
-            Event::Call { args, reply, .. } => {
-                if reply.result(args).await.is_ok() {
-                    answered += 1;
-                }
-            }
-            Event::Closed { .. } => break,
-            _ => {}
+        // The stream ends after `Event::Closed`.
+        if let Event::Call { args, reply, .. } = event {
+            answered += u64::from(reply.result(args).await.is_ok());
         }
     }
     answered
@@ -278,7 +280,16 @@ mod tests {
             max_in_flight: 16,
         };
         assert!(matches!(validate(&args), Err(BenchError::Args(_))));
-        assert!(validate(&RpcArgs { clients: 1, ..args.clone() }).is_ok());
-        assert!(validate(&RpcArgs { clients: 1, rate: 0.0, ..args }).is_err());
+        assert!(validate(&RpcArgs {
+            clients: 1,
+            ..args.clone()
+        })
+        .is_ok());
+        assert!(validate(&RpcArgs {
+            clients: 1,
+            rate: 0.0,
+            ..args
+        })
+        .is_err());
     }
 }

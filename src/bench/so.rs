@@ -305,7 +305,16 @@ mod tests {
             tick_ms: 1,
         };
         assert!(matches!(validate(&args), Err(BenchError::Args(_))));
-        assert!(validate(&SoArgs { clients: 2, ..args.clone() }).is_ok());
-        assert!(validate(&SoArgs { batch: 0, clients: 2, ..args }).is_err());
+        assert!(validate(&SoArgs {
+            clients: 2,
+            ..args.clone()
+        })
+        .is_ok());
+        assert!(validate(&SoArgs {
+            batch: 0,
+            clients: 2,
+            ..args
+        })
+        .is_err());
     }
 }

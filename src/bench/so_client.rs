@@ -9,8 +9,9 @@
 //! one monotonic clock). Writer `W` writes slots `wW_0 .. wW_{batch-1}`, one
 //! message per permit.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
@@ -19,6 +20,9 @@ use super::so_pacer::{take_all, Credits};
 use crate::client::{ClientError, RemoteSharedObject, SoEvent};
 use crate::protocol::amf::AmfValue;
 use crate::protocol::command::status::LEVEL_ERROR;
+
+/// While settling, how often a client posts its state even without events.
+const SETTLE_REPOST: Duration = Duration::from_millis(20);
 
 /// What every client task shares.
 #[derive(Debug)]
@@ -57,7 +61,9 @@ impl SoRun {
     }
 
     pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-        mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        mutex
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -68,9 +74,9 @@ pub(super) struct Tally {
     pub(super) messages_sent: u64,
     /// Slot changes written.
     pub(super) changes_sent: u64,
-    /// Slot changes the server confirmed (`Success`).
+    /// Slot changes the server applied (sent, not refused, not pending).
     pub(super) changes_applied: u64,
-    /// When the last confirmation arrived, µs since the epoch.
+    /// When the last `Success` arrived, µs since the epoch.
     pub(super) last_applied_us: u64,
     /// Changes by other clients of this run, timed.
     pub(super) notifications: u64,
@@ -96,9 +102,18 @@ pub(super) struct SoClient {
     run: Arc<SoRun>,
     /// This writer's slot names.
     slots: Vec<String>,
+    /// `RUN:WRITER:`, the start of every value written.
+    prefix: String,
+    /// Status errors (each refuses one message of ours).
+    refusals: u64,
+    /// The version last posted to [`SoRun::progress`].
+    posted_version: u32,
     seq: u64,
     /// Per writer, the highest sequence number seen.
     last_seen: Vec<u64>,
+    /// Past the initial sync (its Clear is no resync, its values predate
+    /// the run).
+    synced: bool,
     tally: Tally,
 }
 
@@ -112,14 +127,19 @@ impl SoClient {
         credits: Credits,
         run: Arc<SoRun>,
     ) -> Self {
+        let prefix = format!("{}:{index}:", run.run_id);
         Self {
             index,
             so,
             credits,
             run,
             slots: (0..batch).map(|k| format!("w{index}_{k}")).collect(),
+            prefix,
+            refusals: 0,
+            posted_version: 0,
             seq: 0,
             last_seen: vec![0; clients],
+            synced: false,
             tally: Tally::default(),
         }
     }
@@ -132,10 +152,14 @@ impl SoClient {
         mut stop: watch::Receiver<bool>,
     ) -> (RemoteSharedObject, Tally) {
         let mut writing = true;
+        // While settling: the state is posted when the version moves, and
+        // on this tick in case the events that would show it were dropped.
+        let mut repost = tokio::time::interval(SETTLE_REPOST);
         loop {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
+                _ = repost.tick(), if !writing => self.post_progress(false),
                 credits = take_all(&self.credits), if writing => match credits {
                     Some(messages) => self.write(messages).await,
                     None => {
@@ -146,7 +170,7 @@ impl SoClient {
                 event = self.so.next_event() => match event {
                     Some(event) => {
                         self.on_event(event);
-                        if !writing {
+                        if !writing && self.so.version() != self.posted_version {
                             self.post_progress(false);
                         }
                     }
@@ -160,6 +184,12 @@ impl SoClient {
             }
         }
         self.tally.dropped_events = self.so.dropped_events();
+        // Counted from the replica rather than from `Success` events, which
+        // the library drops when this task falls behind: every change sent
+        // is applied, refused (a whole message each) or still pending.
+        let refused = self.refusals * self.slots.len() as u64;
+        let pending = self.so.pending_writes() as u64;
+        self.tally.changes_applied = self.tally.changes_sent.saturating_sub(refused + pending);
         (self.so, self.tally)
     }
 
@@ -171,10 +201,9 @@ impl SoClient {
                 .iter()
                 .map(|slot| {
                     self.seq += 1;
-                    let value = format!(
-                        "{}:{}:{}:{sent_us}",
-                        self.run.run_id, self.index, self.seq
-                    );
+                    let mut value = String::with_capacity(self.prefix.len() + 24);
+                    value.push_str(&self.prefix);
+                    let _ = write!(value, "{}:{sent_us}", self.seq);
                     (slot.clone(), AmfValue::string(value))
                 })
                 .collect();
@@ -186,7 +215,10 @@ impl SoClient {
                 }
                 Err(error) => {
                     self.error(&error);
-                    if matches!(error, ClientError::Closed | ClientError::Disconnected { .. }) {
+                    if matches!(
+                        error,
+                        ClientError::Closed | ClientError::Disconnected { .. }
+                    ) {
                         return;
                     }
                 }
@@ -195,14 +227,18 @@ impl SoClient {
     }
 
     fn on_event(&mut self, event: SoEvent) {
+        if !self.synced {
+            // `shared_object()` resolved after the initial sync, whose
+            // events are still queued: skip them.
+            self.synced = event == SoEvent::Synced;
+            return;
+        }
         match event {
             SoEvent::Changed { value, .. } => self.on_value(&value),
-            SoEvent::Success { slots } => {
-                self.tally.changes_applied += slots.len() as u64;
-                self.tally.last_applied_us = self.run.now_us();
-            }
+            SoEvent::Success { .. } => self.tally.last_applied_us = self.run.now_us(),
             SoEvent::Cleared => self.tally.resyncs += 1,
             SoEvent::Status { code, level } if level == LEVEL_ERROR => {
+                self.refusals += 1;
                 self.tally.errors += 1;
                 self.tally.last_error = Some(format!("Status {code}"));
             }
@@ -241,7 +277,8 @@ impl SoClient {
         self.tally.last_error = Some(error.to_string());
     }
 
-    fn post_progress(&self, closed: bool) {
+    fn post_progress(&mut self, closed: bool) {
+        self.posted_version = self.so.version();
         let progress = Progress {
             version: self.so.version(),
             pending_writes: self.so.pending_writes(),

@@ -75,7 +75,9 @@ impl Latencies {
         if self.total == 0 {
             return None;
         }
-        let rank = ((p.clamp(0.0, 100.0) / 100.0) * self.total as f64).ceil() as u64;
+        // The epsilon keeps 99.9 % of 1000 at rank 999 despite rounding.
+        let exact = p.clamp(0.0, 100.0) * self.total as f64 / 100.0;
+        let rank = (exact - 1e-9).ceil() as u64;
         let rank = rank.clamp(1, self.total);
         if rank == self.total {
             return Some(self.max);

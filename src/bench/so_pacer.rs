@@ -141,7 +141,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_pacer_hands_out_what_is_due_and_closes_at_the_end() {
-        let pacer = Pacer::new(2, 1000.0, Duration::from_millis(50), Duration::from_millis(1));
+        let pacer = Pacer::new(
+            2,
+            1000.0,
+            Duration::from_millis(50),
+            Duration::from_millis(1),
+        );
         let a = pacer.credits(0);
         let b = pacer.credits(1);
         let paced = pacer.run().await;
