@@ -489,6 +489,31 @@ mod tests {
     }
 
     #[test]
+    fn a_write_message_is_answered_once_its_last_slot_is_confirmed_with_several_in_flight() {
+        let mut replica = synced();
+        let pairs = |v: f64| -> Vec<(String, AmfValue)> {
+            ["a", "b", "c"]
+                .map(|s| (s.to_owned(), AmfValue::Number(v)))
+                .into()
+        };
+        replica.change_message(pairs(1.0));
+        replica.change_message(pairs(2.0));
+        assert_eq!(replica.outstanding_messages(), 2);
+        let success = |slots: &[&str]| {
+            SharedObjectEvent::Success(slots.iter().map(|s| (*s).into()).collect())
+        };
+        replica.apply(&server(2, vec![success(&["a", "b"])]));
+        assert_eq!(replica.outstanding_messages(), 2);
+        replica.apply(&server(2, vec![success(&["c"])]));
+        assert_eq!(replica.outstanding_messages(), 1);
+        assert_eq!(replica.pending_writes(), 3);
+        replica.apply(&server(3, vec![success(&["a", "b", "c"])]));
+        assert_eq!(replica.outstanding_messages(), 0);
+        assert_eq!(replica.pending_writes(), 0);
+        assert_eq!(replica.get("c"), Some(&AmfValue::Number(2.0)));
+    }
+
+    #[test]
     fn an_error_status_drops_the_oldest_outstanding_write_message() {
         let mut replica = synced();
         replica.change_message(vec![
