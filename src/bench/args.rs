@@ -133,6 +133,13 @@ pub struct SoArgs {
     /// How long to write, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// After writing, how long the replicas may take to converge, in
+    /// seconds (past it the run fails).
+    #[arg(long, default_value_t = 10.0)]
+    pub settle: f64,
+    /// Pacing tick in milliseconds: the changes due are sent at each tick.
+    #[arg(long, default_value_t = 1)]
+    pub tick_ms: u64,
 }
 
 /// `ferrocast bench rpc`.
@@ -154,4 +161,11 @@ pub struct RpcArgs {
     /// How long to call, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// Pacing tick in milliseconds: the calls due are made at each tick.
+    #[arg(long, default_value_t = 1)]
+    pub tick_ms: u64,
+    /// Most calls one client has awaiting an answer; past it the client
+    /// falls behind (the backlog is reported).
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
 }

@@ -15,6 +15,11 @@
 
 mod args;
 mod report;
+mod rpc;
+mod so;
+mod so_client;
+mod so_latency;
+mod so_pacer;
 mod stats;
 
 pub use args::{ConnectArgs, FanoutArgs, IdleArgs, RpcArgs, Scenario, SoArgs};
@@ -97,8 +102,8 @@ pub fn run(scenario: Scenario) -> Result<Report, BenchError> {
             Scenario::Connect(args) => Err(BenchError::Args(format!(
                 "connect: not built yet ({args:?})"
             ))),
-            Scenario::So(args) => Err(BenchError::Args(format!("so: not built yet ({args:?})"))),
-            Scenario::Rpc(args) => Err(BenchError::Args(format!("rpc: not built yet ({args:?})"))),
+            Scenario::So(args) => so::run(args).await,
+            Scenario::Rpc(args) => rpc::run(args).await,
         }
     })
 }

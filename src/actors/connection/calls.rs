@@ -41,6 +41,11 @@ pub(super) struct CallState {
     /// Client → server calls still being worked on (answered later).
     in_flight: usize,
     timeout_ms: u64,
+    /// Whether the one timer that expires `pending` is armed. One timer, not
+    /// one per call: actix polls every timer of an actor on each wake-up,
+    /// and a timer per call lived `timeout_ms` even once answered (at 5k
+    /// calls/s: 50k timers, most of a core).
+    expiry_armed: bool,
 }
 
 impl CallState {
@@ -49,6 +54,7 @@ impl CallState {
             pending: PendingCalls::new(settings.max_pending_per_connection),
             in_flight: 0,
             timeout_ms: settings.timeout_ms,
+            expiry_armed: false,
         }
     }
 }
@@ -179,6 +185,22 @@ impl ConnectionActor {
         let _ = settled.reply.send(answer);
     }
 
+    /// Expires pending calls after `after`, then re-arms for the earliest
+    /// deadline left, while calls wait.
+    fn arm_call_expiry(&mut self, after: Duration, ctx: &mut Context<Self>) {
+        self.calls.expiry_armed = true;
+        ctx.run_later(after, |act, ctx| {
+            let span = act.span.clone();
+            let _entered = span.enter();
+            act.calls.expiry_armed = false;
+            act.expire_calls();
+            if let Some(deadline) = act.calls.pending.next_deadline() {
+                let left = deadline.saturating_sub(act.now_ms()).max(1);
+                act.arm_call_expiry(Duration::from_millis(left), ctx);
+            }
+        });
+    }
+
     /// Fails the calls whose deadline passed.
     fn expire_calls(&mut self) {
         let now = self.now_ms();
@@ -254,11 +276,9 @@ impl Handler<InvokeClient> for ConnectionActor {
         {
             Ok(()) => {
                 self.deps.metrics.server_calls_pending.inc();
-                ctx.run_later(Duration::from_millis(timeout_ms), |act, _| {
-                    let span = act.span.clone();
-                    let _entered = span.enter();
-                    act.expire_calls();
-                });
+                if !self.calls.expiry_armed {
+                    self.arm_call_expiry(Duration::from_millis(timeout_ms), ctx);
+                }
             }
             Err(reply) => {
                 let _ = reply.send(Err(CallError::TooManyPending {

@@ -107,6 +107,11 @@ impl<R> PendingCalls<R> {
             .collect()
     }
 
+    /// The earliest deadline of a waiting call.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.calls.values().map(|p| p.deadline_ms).min()
+    }
+
     /// Removes and returns every call (the connection is going away).
     pub(crate) fn fail_all(&mut self) -> Vec<Settled<R>> {
         self.calls
@@ -122,6 +127,17 @@ impl<R> PendingCalls<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_deadline_is_the_earliest_of_the_waiting_calls() {
+        let mut table = PendingCalls::new(4);
+        assert_eq!(table.next_deadline(), None);
+        table.insert(1.0, "a".into(), 300, ()).unwrap();
+        table.insert(2.0, "b".into(), 200, ()).unwrap();
+        assert_eq!(table.next_deadline(), Some(200));
+        table.resolve(2.0);
+        assert_eq!(table.next_deadline(), Some(300));
+    }
 
     #[test]
     fn an_answer_resolves_the_call_with_its_transaction_id_once() {

@@ -25,7 +25,7 @@
 //! - `UseSuccess` marks the replica synced once the whole message carrying
 //!   it (normally `[UseSuccess, Clear, Change…]`) is applied.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use bytestring::ByteString;
 
@@ -93,6 +93,9 @@ pub struct SharedObjectReplica {
     /// sequence number and the slots they touch (each once, in order;
     /// empty for a send).
     outstanding: VecDeque<(u64, Vec<String>)>,
+    /// Per outstanding write message, how many of its values are still in
+    /// `pending` (so confirming one needs no scan of every pending value).
+    remaining: HashMap<u64, usize>,
     /// Sequence number of the next write message.
     next_write: u64,
 }
@@ -116,6 +119,7 @@ impl SharedObjectReplica {
             slots: BTreeMap::new(),
             pending: BTreeMap::new(),
             outstanding: VecDeque::new(),
+            remaining: HashMap::new(),
             next_write: 0,
         }
     }
@@ -171,6 +175,7 @@ impl SharedObjectReplica {
         let write = self.next_write_id();
         self.track(write, pairs.iter().map(|(slot, _)| slot.as_str()));
         let mut events = Vec::with_capacity(pairs.len());
+        self.remaining.insert(write, pairs.len());
         for (slot, value) in pairs {
             self.pending
                 .entry(slot.clone())
@@ -185,6 +190,7 @@ impl SharedObjectReplica {
     pub fn remove_message(&mut self, slots: Vec<String>) -> SharedObjectMessage {
         let write = self.next_write_id();
         self.track(write, slots.iter().map(String::as_str));
+        self.remaining.insert(write, slots.len());
         for slot in &slots {
             self.pending
                 .entry(slot.clone())
@@ -225,7 +231,12 @@ impl SharedObjectReplica {
                 }
                 SharedObjectEvent::Change(pairs) => {
                     for (slot, value) in pairs {
-                        self.slots.insert(slot.to_string(), value.clone());
+                        match self.slots.get_mut(&**slot) {
+                            Some(old) => *old = value.clone(),
+                            None => {
+                                self.slots.insert(slot.to_string(), value.clone());
+                            }
+                        }
                         out.push(SoEvent::Changed {
                             slot: slot.to_string(),
                             value: value.clone(),
@@ -293,7 +304,13 @@ impl SharedObjectReplica {
                 self.slots.remove(slot);
             }
         }
-        let complete = !self.pending.values().flatten().any(|(w, _)| *w == id);
+        let complete = match self.remaining.get_mut(&id) {
+            Some(left) => {
+                *left = left.saturating_sub(1);
+                *left == 0
+            }
+            None => true,
+        };
         if complete {
             // Answered in order: everything sent before it was answered too
             // (sends accepted; changes confirmed or refused already).
@@ -353,6 +370,10 @@ impl SharedObjectReplica {
             }
             let write = *write;
             self.outstanding.pop_front();
+            if self.remaining.remove(&write).unwrap_or(0) == 0 {
+                // Nothing of it is pending (the usual case): no scan.
+                continue;
+            }
             for queue in self.pending.values_mut() {
                 let before = queue.len();
                 queue.retain(|(w, _)| *w != write);
@@ -366,12 +387,11 @@ impl SharedObjectReplica {
 
     /// Records an outgoing message and the slots it touches.
     fn track<'a>(&mut self, write: u64, slots: impl Iterator<Item = &'a str>) {
-        let mut touched: Vec<String> = Vec::new();
-        for slot in slots {
-            if !touched.iter().any(|t| t == slot) {
-                touched.push(slot.to_owned());
-            }
-        }
+        let mut seen = HashSet::new();
+        let touched: Vec<String> = slots
+            .filter(|slot| seen.insert(*slot))
+            .map(str::to_owned)
+            .collect();
         self.outstanding.push_back((write, touched));
     }
 
@@ -466,6 +486,31 @@ mod tests {
         assert_eq!(replica.get("x"), None);
         replica.apply(&success());
         assert_eq!(replica.get("x"), Some(&AmfValue::Number(3.0)));
+    }
+
+    #[test]
+    fn a_write_message_is_answered_once_its_last_slot_is_confirmed_with_several_in_flight() {
+        let mut replica = synced();
+        let pairs = |v: f64| -> Vec<(String, AmfValue)> {
+            ["a", "b", "c"]
+                .map(|s| (s.to_owned(), AmfValue::Number(v)))
+                .into()
+        };
+        replica.change_message(pairs(1.0));
+        replica.change_message(pairs(2.0));
+        assert_eq!(replica.outstanding_messages(), 2);
+        let success = |slots: &[&str]| {
+            SharedObjectEvent::Success(slots.iter().map(|s| (*s).into()).collect())
+        };
+        replica.apply(&server(2, vec![success(&["a", "b"])]));
+        assert_eq!(replica.outstanding_messages(), 2);
+        replica.apply(&server(2, vec![success(&["c"])]));
+        assert_eq!(replica.outstanding_messages(), 1);
+        assert_eq!(replica.pending_writes(), 3);
+        replica.apply(&server(3, vec![success(&["a", "b", "c"])]));
+        assert_eq!(replica.outstanding_messages(), 0);
+        assert_eq!(replica.pending_writes(), 0);
+        assert_eq!(replica.get("c"), Some(&AmfValue::Number(2.0)));
     }
 
     #[test]
