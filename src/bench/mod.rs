@@ -17,9 +17,12 @@ mod args;
 mod report;
 mod stats;
 
+mod walker;
+
 pub use args::{ConnectArgs, FanoutArgs, IdleArgs, RpcArgs, Scenario, SoArgs};
 pub use report::{Report, Value};
 pub use stats::Samples;
+pub use walker::{is_video_keyframe, ChunkWalker, WalkError, WalkEvent, WalkerLimits};
 
 use crate::client::ClientError;
 
