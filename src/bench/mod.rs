@@ -17,12 +17,23 @@ mod args;
 mod report;
 mod stats;
 
+mod connect;
+mod fanout;
+mod figures;
+mod idle;
+mod player;
+mod procstat;
+mod publisher;
+mod session;
+mod synth;
 mod walker;
 
 pub use args::{ConnectArgs, FanoutArgs, IdleArgs, RpcArgs, Scenario, SoArgs};
 pub use report::{Report, Value};
 pub use stats::Samples;
-pub use walker::{is_video_keyframe, ChunkWalker, WalkError, WalkEvent, WalkerLimits};
+pub use walker::{
+    is_video_keyframe, ChunkWalker, WalkError, WalkEvent, WalkerLimits, MEDIA_HEAD_LEN,
+};
 
 use crate::client::ClientError;
 
@@ -91,15 +102,9 @@ pub fn run(scenario: Scenario) -> Result<Report, BenchError> {
         .map_err(BenchError::Runtime)?;
     runtime.block_on(async move {
         match scenario {
-            Scenario::Fanout(args) => Err(BenchError::Args(format!(
-                "fanout: not built yet ({args:?})"
-            ))),
-            Scenario::Idle(args) => {
-                Err(BenchError::Args(format!("idle: not built yet ({args:?})")))
-            }
-            Scenario::Connect(args) => Err(BenchError::Args(format!(
-                "connect: not built yet ({args:?})"
-            ))),
+            Scenario::Fanout(args) => fanout::run(args).await,
+            Scenario::Idle(args) => idle::run(args).await,
+            Scenario::Connect(args) => connect::run(args).await,
             Scenario::So(args) => Err(BenchError::Args(format!("so: not built yet ({args:?})"))),
             Scenario::Rpc(args) => Err(BenchError::Args(format!("rpc: not built yet ({args:?})"))),
         }

@@ -54,7 +54,7 @@ impl Default for WalkerLimits {
 
 /// What the walker reports while it walks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WalkEvent {
+pub enum WalkEvent<'a> {
     /// A whole control (types 1–6) or command (17, 20) message. Set Chunk
     /// Size, Abort and Window Acknowledgement Size are already applied.
     Message {
@@ -72,7 +72,7 @@ pub enum WalkEvent {
         /// Message stream id.
         stream_id: u32,
         /// The first `min(2, length)` payload bytes.
-        head: Vec<u8>,
+        head: &'a [u8],
         /// The message's declared length.
         length: u32,
     },
@@ -254,7 +254,7 @@ impl ChunkWalker {
     pub fn feed(
         &mut self,
         input: &[u8],
-        mut on_event: impl FnMut(WalkEvent),
+        mut on_event: impl FnMut(WalkEvent<'_>),
     ) -> Result<(), WalkError> {
         if self.stopped {
             return Err(WalkError::Stopped);
@@ -292,8 +292,7 @@ impl ChunkWalker {
     /// (total bytes received, wrapping at 2^32), when the server announced a
     /// window and that many bytes arrived since the last one.
     pub fn take_ack_due(&mut self) -> Option<u32> {
-        if self.ack_window == 0
-            || self.bytes_received - self.last_ack < u64::from(self.ack_window)
+        if self.ack_window == 0 || self.bytes_received - self.last_ack < u64::from(self.ack_window)
         {
             return None;
         }
@@ -304,7 +303,7 @@ impl ChunkWalker {
     fn walk(
         &mut self,
         mut input: &[u8],
-        on_event: &mut impl FnMut(WalkEvent),
+        on_event: &mut impl FnMut(WalkEvent<'_>),
     ) -> Result<(), WalkError> {
         while !input.is_empty() {
             match self.position {
@@ -443,7 +442,7 @@ impl ChunkWalker {
     fn begin_chunk(
         &mut self,
         header: Header,
-        on_event: &mut impl FnMut(WalkEvent),
+        on_event: &mut impl FnMut(WalkEvent<'_>),
     ) -> Result<(), WalkError> {
         if let Some(learned) = header.learned {
             self.repeat = learned;
@@ -512,7 +511,7 @@ impl ChunkWalker {
         &mut self,
         index: usize,
         data: &[u8],
-        on_event: &mut impl FnMut(WalkEvent),
+        on_event: &mut impl FnMut(WalkEvent<'_>),
     ) -> Result<(), WalkError> {
         let stream = &mut self.streams[index];
         let before = stream.received as usize;
@@ -533,7 +532,7 @@ impl ChunkWalker {
                 on_event(WalkEvent::MediaHead {
                     type_id: stream.type_id,
                     stream_id: stream.stream_id,
-                    head: stream.head[..want].to_vec(),
+                    head: &stream.head[..want],
                     length: stream.length,
                 });
             }
@@ -545,7 +544,7 @@ impl ChunkWalker {
     fn end_chunk(
         &mut self,
         index: usize,
-        on_event: &mut impl FnMut(WalkEvent),
+        on_event: &mut impl FnMut(WalkEvent<'_>),
     ) -> Result<(), WalkError> {
         let stream = &mut self.streams[index];
         if stream.received < stream.length {
@@ -597,11 +596,15 @@ impl ChunkWalker {
 }
 
 fn be24(b: &[u8]) -> u32 {
-    b.iter().take(3).fold(0, |acc, &x| (acc << 8) | u32::from(x))
+    b.iter()
+        .take(3)
+        .fold(0, |acc, &x| (acc << 8) | u32::from(x))
 }
 
 fn be32(b: &[u8]) -> u32 {
-    b.iter().take(4).fold(0, |acc, &x| (acc << 8) | u32::from(x))
+    b.iter()
+        .take(4)
+        .fold(0, |acc, &x| (acc << 8) | u32::from(x))
 }
 
 /// Whether the first bytes of a video message start a coded keyframe (not a
@@ -655,7 +658,9 @@ mod tests {
     }
 
     fn pattern(len: usize, seed: u8) -> Vec<u8> {
-        (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
     }
 
     /// What a server writes to a player, chunked by the project's encoder:
@@ -689,33 +694,56 @@ mod tests {
         (messages, wire.freeze())
     }
 
-    fn expected_events(messages: &[RawMessage]) -> Vec<WalkEvent> {
+    /// An event as owned values: (is media, type id, stream id, bytes,
+    /// declared length).
+    type Seen = (bool, u8, u32, Vec<u8>, u32);
+
+    fn seen(event: WalkEvent<'_>) -> Seen {
+        match event {
+            WalkEvent::Message {
+                type_id,
+                stream_id,
+                payload,
+            } => {
+                let len = payload.len() as u32;
+                (false, type_id, stream_id, payload, len)
+            }
+            WalkEvent::MediaHead {
+                type_id,
+                stream_id,
+                head,
+                length,
+            } => (true, type_id, stream_id, head.to_vec(), length),
+        }
+    }
+
+    fn expected_events(messages: &[RawMessage]) -> Vec<Seen> {
         messages
             .iter()
-            .filter_map(|m| match m.type_id {
-                t if is_kept(t) => Some(WalkEvent::Message {
-                    type_id: t,
-                    stream_id: m.stream_id,
-                    payload: m.payload.to_vec(),
-                }),
-                AUDIO | VIDEO if !m.payload.is_empty() => Some(WalkEvent::MediaHead {
-                    type_id: m.type_id,
-                    stream_id: m.stream_id,
-                    head: m.payload[..m.payload.len().min(2)].to_vec(),
-                    length: m.payload.len() as u32,
-                }),
-                _ => None,
+            .filter_map(|m| {
+                let len = m.payload.len() as u32;
+                match m.type_id {
+                    t if is_kept(t) => Some((false, t, m.stream_id, m.payload.to_vec(), len)),
+                    AUDIO | VIDEO if len > 0 => Some((
+                        true,
+                        m.type_id,
+                        m.stream_id,
+                        m.payload[..m.payload.len().min(2)].to_vec(),
+                        len,
+                    )),
+                    _ => None,
+                }
             })
             .collect()
     }
 
     fn walk_pieces<'a>(
         pieces: impl IntoIterator<Item = &'a [u8]>,
-    ) -> (ChunkWalker, Result<Vec<WalkEvent>, WalkError>) {
+    ) -> (ChunkWalker, Result<Vec<Seen>, WalkError>) {
         let mut walker = ChunkWalker::new(WalkerLimits::default());
         let mut events = Vec::new();
         for piece in pieces {
-            if let Err(e) = walker.feed(piece, |e| events.push(e)) {
+            if let Err(e) = walker.feed(piece, |e| events.push(seen(e))) {
                 return (walker, Err(e));
             }
         }
@@ -761,9 +789,9 @@ mod tests {
         let heads: Vec<u8> = events
             .unwrap()
             .iter()
-            .map(|e| match e {
-                WalkEvent::MediaHead { type_id, .. } => *type_id,
-                other => panic!("unexpected {other:?}"),
+            .map(|e| {
+                assert!(e.0, "only media heads: {e:?}");
+                e.1
             })
             .collect();
         assert_eq!(heads, vec![VIDEO, AUDIO]);
@@ -775,7 +803,27 @@ mod tests {
         let mut walker = ChunkWalker::new(WalkerLimits::default());
         walker.add_bytes_received(3073);
         walker
-            .feed(&[0x02, 0, 0, 0, 0, 0, 4, WINDOW_ACK_SIZE, 0, 0, 0, 0, 0, 0, 0x0C, 0x80], |_| {})
+            .feed(
+                &[
+                    0x02,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    4,
+                    WINDOW_ACK_SIZE,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0x0C,
+                    0x80,
+                ],
+                |_| {},
+            )
             .unwrap();
         assert_eq!(walker.take_ack_due(), None);
         // A window of 3200 bytes; the next 140 bytes pass it.
@@ -797,30 +845,48 @@ mod tests {
         let (_, events) = walk_pieces([&wire[..]]);
         let events = events.unwrap();
         assert_eq!(events.len(), 2);
-        assert_eq!(
-            events[1],
-            WalkEvent::Message {
-                type_id: COMMAND_AMF0,
-                stream_id: 0,
-                payload: vec![42]
-            }
-        );
+        assert_eq!(events[1], (false, COMMAND_AMF0, 0, vec![42], 1));
     }
 
     #[test]
     fn malformed_streams_are_errors() {
         let cases: Vec<(Vec<u8>, WalkError)> = vec![
-            (vec![0xC5, 1, 2], WalkError::NoPreviousHeader { csid: 5, fmt: 3 }),
+            (
+                vec![0xC5, 1, 2],
+                WalkError::NoPreviousHeader { csid: 5, fmt: 3 },
+            ),
             (
                 vec![0x83, 0, 0, 0],
                 WalkError::NoPreviousHeader { csid: 3, fmt: 2 },
             ),
             (
-                [&[0x03, 0, 0, 0, 0, 1, 0, VIDEO, 0, 0, 0, 0][..], &[0; 128], &[0x43]].concat(),
+                [
+                    &[0x03, 0, 0, 0, 0, 1, 0, VIDEO, 0, 0, 0, 0][..],
+                    &[0; 128],
+                    &[0x43],
+                ]
+                .concat(),
                 WalkError::HeaderInsideMessage { csid: 3, fmt: 1 },
             ),
             (
-                vec![0x02, 0, 0, 0, 0, 0, 4, SET_CHUNK_SIZE, 0, 0, 0, 0, 0, 0, 0, 0],
+                vec![
+                    0x02,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    4,
+                    SET_CHUNK_SIZE,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
                 WalkError::InvalidChunkSize {
                     size: 0,
                     limit: 16 * 1024 * 1024,
