@@ -56,10 +56,13 @@ pub(super) fn ms(micros: Option<u64>) -> Option<f64> {
     micros.map(|us| us as f64 / 1000.0)
 }
 
+/// A spawned connection's task: it ends with why the connection ended.
+type Task = JoinHandle<Result<(), String>>;
+
 /// The connections of a scenario, with their progress.
 #[derive(Debug, Default)]
 pub(super) struct Fleet {
-    members: Vec<(Arc<Progress>, JoinHandle<Result<(), String>>)>,
+    members: Vec<(Arc<Progress>, Task)>,
 }
 
 /// How many connections are in each state.

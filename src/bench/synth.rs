@@ -63,14 +63,16 @@ impl Synth {
     ///
     /// # Errors
     ///
-    /// [`BenchError::Args`] for a zero rate or a GOP under one frame.
+    /// [`BenchError::Args`] for a zero rate or a GOP under one frame (or
+    /// over a million).
     pub(super) fn new(bitrate_kbps: u32, fps: u32, gop_seconds: f64) -> Result<Self, BenchError> {
-        if bitrate_kbps == 0 || fps == 0 || !(gop_seconds * f64::from(fps) >= 1.0) {
+        let gop_frames = gop_seconds * f64::from(fps);
+        if bitrate_kbps == 0 || fps == 0 || !(1.0..=1e6).contains(&gop_frames) {
             return Err(BenchError::Args(format!(
                 "synthetic stream: bitrate {bitrate_kbps} kbit/s, {fps} fps, GOP {gop_seconds} s"
             )));
         }
-        let frames_per_gop = (gop_seconds * f64::from(fps)).round() as u64;
+        let frames_per_gop = gop_frames.round() as u64;
         let total_bps = u64::from(bitrate_kbps) * 1000;
         let audio_bps = (total_bps / 8).min(MAX_AUDIO_KBPS * 1000);
         let video_bps = total_bps - audio_bps;
@@ -247,5 +249,6 @@ mod tests {
         assert!(Synth::new(1000, 0, 2.0).is_err());
         assert!(Synth::new(1000, 30, 0.0).is_err());
         assert!(Synth::new(1000, 30, f64::NAN).is_err());
+        assert!(Synth::new(1000, 30, f64::INFINITY).is_err());
     }
 }
