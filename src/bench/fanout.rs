@@ -11,7 +11,9 @@
 //! bytes; play → first keyframe p50 / p99 / max; with `--metrics-url` the
 //! server's drop counters over the run; with `--server-pid` the server's CPU
 //! share of one core over the window and its RSS at the end; the tool's own
-//! CPU share (a saturated tool shows here).
+//! CPU share (a saturated tool shows here); both CPU shares also over the
+//! join phase (joins up to every player's first keyframe), where a
+//! saturated tool would delay the keyframe figures.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -73,6 +75,8 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
 
     // Joins, paced.
     let mut fleet = Fleet::with_capacity(args.players);
+    let server_join_cpu = args.server_pid.map(|pid| CpuMark::now(Pid::Of(pid)));
+    let own_join_cpu = CpuMark::now(Pid::Own);
     let join_start = Instant::now();
     for i in 0..args.players {
         let due = join_start + Duration::from_secs_f64(i as f64 / join_rate);
@@ -86,6 +90,8 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
     // The window opens once the players stream: after their first keyframe
     // (a server without a GOP cache holds video until then) and `settle`.
     fleet.await_keyframes(setup_timeout).await;
+    let server_join_cpu_pct = server_join_cpu.and_then(|m| m.percent());
+    let own_join_cpu_pct = own_join_cpu.percent();
     tokio::time::sleep(settle).await;
 
     // The window.
@@ -197,6 +203,8 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
         .set("server_cpu_pct", server_cpu_pct)
         .set("server_rss_bytes", server_rss)
         .set("tool_cpu_pct", own_cpu_pct)
+        .set("server_join_cpu_pct", server_join_cpu_pct)
+        .set("tool_join_cpu_pct", own_join_cpu_pct)
         .set("tool_rss_bytes", procstat::rss_bytes(Pid::Own))
         .set("first_failure", first_failure);
     Ok(r)
