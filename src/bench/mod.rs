@@ -21,19 +21,17 @@ mod connect;
 mod fanout;
 mod figures;
 mod idle;
+pub mod keyframe;
 mod player;
 mod procstat;
 mod publisher;
 mod session;
 mod synth;
-mod walker;
+pub mod walker;
 
 pub use args::{ConnectArgs, FanoutArgs, IdleArgs, RpcArgs, Scenario, SoArgs};
 pub use report::{Report, Value};
 pub use stats::Samples;
-pub use walker::{
-    is_video_keyframe, ChunkWalker, WalkError, WalkEvent, WalkerLimits, MEDIA_HEAD_LEN,
-};
 
 use crate::client::ClientError;
 

@@ -9,7 +9,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::walker::{is_video_keyframe, ChunkWalker, WalkError, WalkEvent};
+use super::keyframe::is_video_keyframe;
+use super::walker::{ChunkWalker, WalkError, WalkEvent};
 use crate::protocol::amf::AmfValue;
 use crate::protocol::chunk::{ChunkEncoder, RawMessage};
 use crate::protocol::command::{status, CommandEncoding, CommandMessage, StatusInfo};
