@@ -19,7 +19,7 @@ pub enum WalkError {
         /// Chunk format.
         fmt: u8,
     },
-    /// More chunk streams than [`WalkerLimits::max_chunk_streams`].
+    /// More chunk streams than [`WalkerLimits::max_chunk_streams`](super::WalkerLimits::max_chunk_streams).
     #[error("chunk stream {csid} exceeds the limit of {limit} chunk streams")]
     TooManyChunkStreams {
         /// The chunk stream id that would have been opened.
@@ -28,7 +28,7 @@ pub enum WalkError {
         limit: usize,
     },
     /// A control or command message longer than
-    /// [`WalkerLimits::max_kept_len`].
+    /// [`WalkerLimits::max_kept_len`](super::WalkerLimits::max_kept_len).
     #[error("message of type {type_id} has {length} bytes, more than the {limit} kept")]
     KeptMessageTooLong {
         /// Message type id.
