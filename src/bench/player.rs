@@ -7,11 +7,13 @@
 //! counters. Reads go into one 64 KiB buffer per thread, shared by every
 //! connection (a drain never awaits while it holds it). A streaming player
 //! reads continuously until its first keyframe (so play → keyframe is not
-//! rounded up to the read interval), then wakes every `read_interval` and
-//! drains its socket with `try_read`; a zero interval reads continuously.
+//! rounded up to the read interval), then takes its socket out of the
+//! reactor (so packet arrivals no longer wake the thread), wakes every
+//! `read_interval` and drains it with non-blocking reads; a zero interval
+//! reads continuously.
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -225,7 +227,6 @@ async fn drive(plan: &Plan, progress: &Progress) -> Result<(), String> {
         .feed(&remaining, micros_since(plan.epoch))
         .map_err(|e| e.to_string())?;
     drop(remaining);
-    let mut next_wake = Instant::now();
     loop {
         flush(&mut stream, &mut session).await?;
         let reached = session.phase() == Phase::Done;
@@ -237,48 +238,83 @@ async fn drive(plan: &Plan, progress: &Progress) -> Result<(), String> {
         }
         // Wait for bytes: by the clock once streaming, else as they come.
         match plan.after {
-            After::Stream(interval) if !interval.is_zero() && session.keyframe_us().is_some() => {
-                next_wake += interval;
-                let now = Instant::now();
-                if next_wake < now {
-                    next_wake = now + interval;
-                }
-                tokio::time::sleep_until(next_wake).await;
+            After::Stream(interval)
+                if !interval.is_zero() && reached && session.keyframe_us().is_some() =>
+            {
+                return batched(stream, session, progress, plan.epoch, interval).await;
             }
             _ if !reached => tokio::time::timeout_at(deadline, stream.readable())
                 .await
                 .map_err(|_| timed_out(session_step(&session)))?
                 .map_err(|e| format!("read: {e}"))?,
-            _ => {
-                stream.readable().await.map_err(|e| format!("read: {e}"))?;
-                next_wake = Instant::now();
+            _ => stream.readable().await.map_err(|e| format!("read: {e}"))?,
+        }
+        let open = drain(|buf| stream.try_read(buf), &mut session, plan.epoch)?;
+        publish(progress, &session, open)?;
+    }
+}
+
+/// Streaming with batched reads: the socket leaves the reactor, so no
+/// readiness event wakes the thread between two ticks; each tick drains it
+/// with non-blocking reads and writes what the session queued.
+async fn batched(
+    stream: TcpStream,
+    mut session: PlayerSession,
+    progress: &Progress,
+    epoch: Instant,
+    interval: Duration,
+) -> Result<(), String> {
+    let stream = stream.into_std().map_err(|e| format!("socket: {e}"))?;
+    let mut next_wake = Instant::now();
+    loop {
+        next_wake += interval;
+        let now = Instant::now();
+        if next_wake < now {
+            next_wake = now + interval;
+        }
+        tokio::time::sleep_until(next_wake).await;
+        let open = drain(|buf| (&stream).read(buf), &mut session, epoch)?;
+        while !session.outbound().is_empty() {
+            match (&stream).write(session.outbound()) {
+                Ok(0) => return Err("write: the connection is closed".to_owned()),
+                Ok(n) => session.consumed(n),
+                // Full: the rest goes at the next tick.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("write: {e}")),
             }
         }
-        let open = drain(&stream, &mut session, plan.epoch)?;
-        let walker = session.walker();
-        progress
-            .bytes
-            .store(walker.bytes_received(), Ordering::Relaxed);
-        progress
-            .media_bytes
-            .store(walker.media_bytes(), Ordering::Relaxed);
-        if progress.play_us.load(Ordering::Relaxed) == NONE {
-            if let Some(t) = session.play_queued_us() {
-                progress.play_us.store(t, Ordering::Relaxed);
-            }
-        }
-        if progress.keyframe_us.load(Ordering::Relaxed) == NONE {
-            if let Some(t) = session.keyframe_us() {
-                progress.keyframe_us.store(t, Ordering::Relaxed);
-            }
-        }
-        if let Some(reason) = session.refused() {
-            return Err(reason.to_owned());
-        }
-        if !open {
-            return Err("the server closed the connection".to_owned());
+        publish(progress, &session, open)?;
+    }
+}
+
+/// Copies the session's counters to `progress`; says why the connection
+/// ends, if it does.
+fn publish(progress: &Progress, session: &PlayerSession, open: bool) -> Result<(), String> {
+    let walker = session.walker();
+    progress
+        .bytes
+        .store(walker.bytes_received(), Ordering::Relaxed);
+    progress
+        .media_bytes
+        .store(walker.media_bytes(), Ordering::Relaxed);
+    if progress.play_us.load(Ordering::Relaxed) == NONE {
+        if let Some(t) = session.play_queued_us() {
+            progress.play_us.store(t, Ordering::Relaxed);
         }
     }
+    if progress.keyframe_us.load(Ordering::Relaxed) == NONE {
+        if let Some(t) = session.keyframe_us() {
+            progress.keyframe_us.store(t, Ordering::Relaxed);
+        }
+    }
+    if let Some(reason) = session.refused() {
+        return Err(reason.to_owned());
+    }
+    if !open {
+        return Err("the server closed the connection".to_owned());
+    }
+    Ok(())
 }
 
 fn session_step(session: &PlayerSession) -> &'static str {
@@ -292,9 +328,13 @@ fn session_step(session: &PlayerSession) -> &'static str {
 
 /// Reads everything the socket holds into the walker, without waiting.
 /// Returns whether the connection is still open.
-fn drain(stream: &TcpStream, session: &mut PlayerSession, epoch: Instant) -> Result<bool, String> {
+fn drain(
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    session: &mut PlayerSession,
+    epoch: Instant,
+) -> Result<bool, String> {
     READ_BUFFER.with_borrow_mut(|buf| loop {
-        match stream.try_read(buf) {
+        match read(buf) {
             Ok(0) => return Ok(false),
             Ok(n) => {
                 session

@@ -155,6 +155,15 @@ impl PlayerSession {
         &self.talk.out
     }
 
+    /// Marks the first `n` outbound bytes written.
+    pub(super) fn consumed(&mut self, n: usize) {
+        if n >= self.talk.out.len() {
+            self.written();
+        } else {
+            let _ = self.talk.out.split_to(n);
+        }
+    }
+
     /// Marks the outbound bytes written; frees a grown buffer.
     pub(super) fn written(&mut self) {
         if self.talk.out.capacity() > 1024 {
