@@ -65,6 +65,17 @@ pub struct FanoutArgs {
     /// The server's process id: its CPU time and RSS are sampled from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// A Ferrocast metrics page (`http://host:port/metrics`): its drop and
+    /// eviction counters are reported.
+    #[arg(long)]
+    pub metrics_url: Option<String>,
+    /// Seconds between the last join and the measurement window (the late
+    /// joiners' GOP bursts stay out of the window).
+    #[arg(long, default_value_t = 1.0)]
+    pub settle: f64,
+    /// Seconds a player may take from TCP connect to `NetStream.Play.Start`.
+    #[arg(long, default_value_t = 10.0)]
+    pub setup_timeout: f64,
 }
 
 /// `ferrocast bench idle`.
@@ -85,6 +96,9 @@ pub struct IdleArgs {
     /// The server's process id: RSS is read from /proc/PID/status.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Seconds a client may take from TCP connect to the `connect` answer.
+    #[arg(long, default_value_t = 10.0)]
+    pub setup_timeout: f64,
 }
 
 /// `ferrocast bench connect`.
@@ -102,6 +116,13 @@ pub struct ConnectArgs {
     /// How long to run, in seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// Use the digest handshake (as Flash Player and ffmpeg) instead of the
+    /// simple one.
+    #[arg(long)]
+    pub digest_handshake: bool,
+    /// Seconds one setup may take.
+    #[arg(long, default_value_t = 10.0)]
+    pub setup_timeout: f64,
 }
 
 /// `ferrocast bench so`.

@@ -12,15 +12,33 @@
 //! - `stats.rs`: [`Samples`], latency samples and their percentiles.
 //! - one file per scenario: `fanout.rs`, `idle.rs`, `connect.rs`, `so.rs`,
 //!   `rpc.rs`.
+//! - light players for fanout/idle/connect: `walker/` (chunk headers only,
+//!   media skipped uncopied), `session.rs` (connect → play on the walker),
+//!   `player.rs` (batched reads), `keyframe.rs`; the publisher:
+//!   `publisher.rs`, `synth.rs` (synthetic H.264/AAC); `procstat.rs` (/proc,
+//!   /metrics), `figures.rs`.
+//! - SharedObject load: `so_client.rs`, `so_pacer.rs` (one timer paces every
+//!   client), `so_latency.rs` (histogram).
 
 mod args;
+mod connect;
+mod fanout;
+mod figures;
+mod idle;
+pub mod keyframe;
+mod player;
+mod procstat;
+mod publisher;
 mod report;
 mod rpc;
+mod session;
 mod so;
 mod so_client;
 mod so_latency;
 mod so_pacer;
 mod stats;
+mod synth;
+pub mod walker;
 
 pub use args::{ConnectArgs, FanoutArgs, IdleArgs, RpcArgs, Scenario, SoArgs};
 pub use report::{Report, Value};
@@ -93,15 +111,9 @@ pub fn run(scenario: Scenario) -> Result<Report, BenchError> {
         .map_err(BenchError::Runtime)?;
     runtime.block_on(async move {
         match scenario {
-            Scenario::Fanout(args) => Err(BenchError::Args(format!(
-                "fanout: not built yet ({args:?})"
-            ))),
-            Scenario::Idle(args) => {
-                Err(BenchError::Args(format!("idle: not built yet ({args:?})")))
-            }
-            Scenario::Connect(args) => Err(BenchError::Args(format!(
-                "connect: not built yet ({args:?})"
-            ))),
+            Scenario::Fanout(args) => fanout::run(args).await,
+            Scenario::Idle(args) => idle::run(args).await,
+            Scenario::Connect(args) => connect::run(args).await,
             Scenario::So(args) => so::run(args).await,
             Scenario::Rpc(args) => rpc::run(args).await,
         }
