@@ -182,8 +182,9 @@ def fig(rep, key, scale=1.0, fmt="{:.0f}"):
     v = rep.get(key)
     return "-" if v is None else fmt.format(v * scale)
 
-head = ("players", "server", "mode", "cpu %", "rss MiB", "median kbps",
-        "p5 kbps", ">=95% bitrate", "first kf p99 ms", "cpu ratio F/N")
+head = ("players", "server", "mode", "server cpu %", "rss MiB", "publish kbps",
+        "median kbps", "p5 kbps", "served (>=95% bitrate)", "first kf p99 ms",
+        "tool cpu %", "cpu ratio F/N")
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for r in rows:
@@ -196,10 +197,12 @@ for r in rows:
         str(n), r["server"], r["mode"],
         fig(rep, "server_cpu_pct"),
         fig(rep, "server_rss_bytes", 1 / 2**20),
-        fig(rep, "bitrate_median_kbps"),
-        fig(rep, "bitrate_p5_kbps"),
-        fig(rep, "players_at_95pct_pct", fmt="{:.1f}%"),
+        fig(rep, "publish_kbps"),
+        fig(rep, "delivered_median_kbps"),
+        fig(rep, "delivered_p5_kbps"),
+        fig(rep, "served_pct", fmt="{:.1f}%"),
         fig(rep, "first_keyframe_p99_ms", fmt="{:.1f}"),
+        fig(rep, "tool_cpu_pct"),
         ratio,
     ]) + " |")
 EOF
