@@ -313,19 +313,31 @@ fn timing(settings: &Settings) -> ConnectionTiming {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the node");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: a signal that arrives while
+/// the node is still starting (opening the store, binding) stops it cleanly
+/// instead of killing it with its store unclosed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (Ok(mut only), Err(e)) | (Err(e), Ok(mut only)) => {
+                warn!(error = %e, "cannot watch one of SIGINT/SIGTERM; the other still stops the node");
+                only.recv().await;
+            }
+            (Err(e), Err(_)) => {
+                warn!(error = %e, "cannot watch SIGINT or SIGTERM; the node runs until killed");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
 

@@ -95,11 +95,14 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| open_error(format!("cannot create the data directory: {e}")))?;
         let repair_path = path.display().to_string();
+        // redb runs its repair pass on a file it has just created, too: only
+        // an existing file's repair means the last run did not close it.
+        let existed = path.exists();
         let db = Builder::new()
             .create_with_file_format_v3(true)
             .set_cache_size(CACHE_BYTES)
             .set_repair_callback(move |session| {
-                if session.progress() == 0.0 {
+                if existed && session.progress() == 0.0 {
                     tracing::warn!(path = %repair_path, "SharedObject store was not closed cleanly: repairing");
                 }
             })
