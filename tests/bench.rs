@@ -86,6 +86,8 @@ fn fanout_players_all_join_get_a_keyframe_and_the_whole_stream() {
         "0.3",
         "--bitrate-kbps",
         "800",
+        "--gop",
+        "0.5",
         "--metrics-url",
         &metrics,
         "--server-pid",
@@ -111,6 +113,11 @@ fn fanout_players_all_join_get_a_keyframe_and_the_whole_stream() {
     assert!(int(&v, "total_bytes") >= int(&v, "window_bytes"));
     let p50 = float(&v, "first_keyframe_p50_ms");
     assert!(p50 <= float(&v, "first_keyframe_p99_ms"));
+    // Keyframes every 0.5 s: each player gets live ones in the 2 s window,
+    // each timed against the keyframe the publisher sent.
+    assert!(int(&v, "live_keyframes") >= 6, "{v}");
+    let live = float(&v, "live_keyframe_p50_ms");
+    assert!(live >= 0.0 && live <= float(&v, "live_keyframe_p99_ms"), "{v}");
     assert_eq!(int(&v, "server_dropped_frames"), 0, "{v}");
     assert_eq!(int(&v, "server_evicted_players"), 0);
     assert!(float(&v, "server_cpu_pct") >= 0.0);

@@ -13,7 +13,9 @@
 //! share of one core over the window and its RSS at the end; the tool's own
 //! CPU share (a saturated tool shows here); both CPU shares also over the
 //! join phase (joins up to every player's first keyframe), where a
-//! saturated tool would delay the keyframe figures.
+//! saturated tool would delay the keyframe figures; publisher → player
+//! latency of the live keyframes in the window (p50 / p99 / max: use
+//! `--read-interval-ms 0` for it, batched reads add up to one interval).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -63,14 +65,15 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
         None => None,
     };
 
-    let publisher = Publisher::start(&publish_url, &args.stream, source).await?;
+    let epoch = Instant::now();
+    let publisher = Publisher::start(&publish_url, &args.stream, source, epoch).await?;
     let plan = Arc::new(Plan {
         target,
         goal: Goal::Play(args.stream.clone()),
         after: After::Stream(Duration::from_millis(args.read_interval_ms)),
         digest: false,
         setup_timeout,
-        epoch: Instant::now(),
+        epoch,
     });
 
     // Joins, paced.
@@ -109,6 +112,10 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
     let window_start = Instant::now();
     tokio::time::sleep(window).await;
     let window_secs = window_start.elapsed().as_secs_f64();
+    let window_us = (
+        micros_between(epoch, window_start),
+        micros_between(epoch, Instant::now()),
+    );
     let published = publisher.sent.load(Ordering::Relaxed) - published_before;
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let own_cpu_pct = own_cpu.percent();
@@ -143,6 +150,11 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
             keyframe_ms.push(us as f64 / 1000.0);
         }
     }
+    let mut live_ms = live_keyframe_latencies_ms(
+        &publisher.keyframes_us(),
+        fleet.progress().map(|p| p.live_keyframes_us()),
+        window_us,
+    );
     let joined = delivered_kbps.len();
     let served = delivered_kbps
         .iter()
@@ -191,6 +203,10 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
         .set("first_keyframe_p50_ms", percentile(&mut keyframe_ms, 50.0))
         .set("first_keyframe_p99_ms", percentile(&mut keyframe_ms, 99.0))
         .set("first_keyframe_max_ms", percentile(&mut keyframe_ms, 100.0))
+        .set("live_keyframes", live_ms.len())
+        .set("live_keyframe_p50_ms", percentile(&mut live_ms, 50.0))
+        .set("live_keyframe_p99_ms", percentile(&mut live_ms, 99.0))
+        .set("live_keyframe_max_ms", percentile(&mut live_ms, 100.0))
         .set("server_dropped_frames", counters.map(|c| c.dropped_frames))
         .set(
             "server_evicted_players",
@@ -208,4 +224,52 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
         .set("tool_rss_bytes", procstat::rss_bytes(Pid::Own))
         .set("first_failure", first_failure);
     Ok(r)
+}
+
+fn micros_between(epoch: Instant, at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch).as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Publisher → player latency of the live keyframes (not the join burst's)
+/// that arrived inside the window, in ms: each arrival is matched with the
+/// latest keyframe sent before it (valid while the latency stays under one
+/// GOP). Arrival times are when the player read them, so batched reads add
+/// up to `--read-interval-ms`.
+fn live_keyframe_latencies_ms(
+    sent_us: &[u64],
+    arrivals_us: impl Iterator<Item = Vec<u64>>,
+    window_us: (u64, u64),
+) -> Vec<f64> {
+    let mut out = Vec::new();
+    for player in arrivals_us {
+        for arrived in player {
+            if arrived < window_us.0 || arrived > window_us.1 {
+                continue;
+            }
+            let sent = sent_us.partition_point(|&s| s <= arrived);
+            if let Some(&s) = sent.checked_sub(1).and_then(|i| sent_us.get(i)) {
+                out.push((arrived - s) as f64 / 1000.0);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_keyframe_is_timed_from_the_latest_keyframe_sent_before_it() {
+        let sent = [1_000, 2_001_000, 4_001_000];
+        let players = vec![vec![2_004_000, 4_001_500], vec![2_011_000, 9_000_000]];
+        let got = live_keyframe_latencies_ms(&sent, players.into_iter(), (2_000_000, 5_000_000));
+        assert_eq!(got, vec![3.0, 0.5, 10.0]);
+    }
+
+    #[test]
+    fn arrivals_before_any_keyframe_was_sent_are_not_timed() {
+        let got = live_keyframe_latencies_ms(&[5_000], vec![vec![4_000]].into_iter(), (0, 10_000));
+        assert!(got.is_empty());
+    }
 }

@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -122,7 +122,13 @@ pub(super) struct Progress {
     pub(super) play_us: AtomicU64,
     /// When the first keyframe arrived, [`NONE`] if not.
     pub(super) keyframe_us: AtomicU64,
+    /// When later keyframes arrived (µs since the epoch), bounded by
+    /// [`MAX_LIVE_KEYFRAMES`].
+    live_keyframes_us: Mutex<Vec<u64>>,
 }
+
+/// Live keyframe arrivals kept per player for the report.
+const MAX_LIVE_KEYFRAMES: usize = 1024;
 
 /// "Not yet" in a [`Progress`] time field.
 pub(super) const NONE: u64 = u64::MAX;
@@ -148,6 +154,7 @@ impl Default for Progress {
             media_bytes: AtomicU64::new(0),
             play_us: AtomicU64::new(NONE),
             keyframe_us: AtomicU64::new(NONE),
+            live_keyframes_us: Mutex::new(Vec::new()),
         }
     }
 }
@@ -171,6 +178,15 @@ impl Progress {
             State::Dropped => 3,
         };
         self.state.store(v, Ordering::Relaxed);
+    }
+
+    /// When later keyframes (not the join burst's) arrived, µs since the
+    /// epoch.
+    pub(super) fn live_keyframes_us(&self) -> Vec<u64> {
+        self.live_keyframes_us
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     /// Play → first keyframe, in µs, when both happened.
@@ -250,7 +266,7 @@ async fn drive(plan: &Plan, progress: &Progress) -> Result<(), String> {
             _ => stream.readable().await.map_err(|e| format!("read: {e}"))?,
         }
         let open = drain(|buf| stream.try_read(buf), &mut session, plan.epoch)?;
-        publish(progress, &session, open)?;
+        publish(progress, &mut session, open)?;
     }
 }
 
@@ -284,13 +300,13 @@ async fn batched(
                 Err(e) => return Err(format!("write: {e}")),
             }
         }
-        publish(progress, &session, open)?;
+        publish(progress, &mut session, open)?;
     }
 }
 
 /// Copies the session's counters to `progress`; says why the connection
 /// ends, if it does.
-fn publish(progress: &Progress, session: &PlayerSession, open: bool) -> Result<(), String> {
+fn publish(progress: &Progress, session: &mut PlayerSession, open: bool) -> Result<(), String> {
     let walker = session.walker();
     progress
         .bytes
@@ -306,6 +322,13 @@ fn publish(progress: &Progress, session: &PlayerSession, open: bool) -> Result<(
     if progress.keyframe_us.load(Ordering::Relaxed) == NONE {
         if let Some(t) = session.keyframe_us() {
             progress.keyframe_us.store(t, Ordering::Relaxed);
+        }
+    }
+    let live = session.take_live_keyframes();
+    if !live.is_empty() {
+        if let Ok(mut kept) = progress.live_keyframes_us.lock() {
+            let room = MAX_LIVE_KEYFRAMES.saturating_sub(kept.len());
+            kept.extend(live.into_iter().take(room));
         }
     }
     if let Some(reason) = session.refused() {

@@ -3,13 +3,14 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::keyframe::is_video_keyframe;
 use super::synth::{Frame, Synth};
 use super::BenchError;
 use crate::client::{Client, ConnectOptions};
@@ -22,6 +23,8 @@ use crate::protocol::session::MediaKind;
 const MAX_FLV_FILE_BYTES: u64 = 1 << 30;
 /// Time between the last tag of a loop and the first of the next.
 const LOOP_GAP_MS: u32 = 40;
+/// Keyframe send times kept (hours of a 2 s GOP).
+const MAX_KEYFRAMES_KEPT: usize = 16_384;
 
 /// Where frames come from.
 #[derive(Debug)]
@@ -149,15 +152,24 @@ pub(super) struct Publisher {
     task: JoinHandle<Result<(), String>>,
     /// Audio/video payload bytes handed to the connection.
     pub(super) sent: Arc<AtomicU64>,
+    /// When each video keyframe was handed to the connection, µs since the
+    /// scenario's epoch, in order.
+    keyframes_us: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Publisher {
-    /// Connects, publishes `stream` and starts pacing `source` in real time.
+    /// Connects, publishes `stream` and starts pacing `source` in real time;
+    /// keyframe send times are kept as µs since `epoch`.
     ///
     /// # Errors
     ///
     /// [`BenchError::Client`] when connecting or publishing fails.
-    pub(super) async fn start(url: &str, stream: &str, source: Source) -> Result<Self, BenchError> {
+    pub(super) async fn start(
+        url: &str,
+        stream: &str,
+        source: Source,
+        epoch: Instant,
+    ) -> Result<Self, BenchError> {
         let (client, _events) = Client::connect(url, ConnectOptions::default())
             .await
             .map_err(|e| BenchError::client(format!("publisher connecting to {url}"), e))?;
@@ -180,14 +192,32 @@ impl Publisher {
             Source::Flv(_) => Vec::new(),
         };
         let sent = Arc::new(AtomicU64::new(0));
+        let keyframes_us = Arc::new(Mutex::new(Vec::new()));
         let task = tokio::spawn(pace(
-            client.clone(),
-            stream_id,
+            Pacing {
+                client: client.clone(),
+                stream_id,
+                sent: sent.clone(),
+                keyframes_us: keyframes_us.clone(),
+                epoch,
+            },
             headers,
             source,
-            sent.clone(),
         ));
-        Ok(Self { client, task, sent })
+        Ok(Self {
+            client,
+            task,
+            sent,
+            keyframes_us,
+        })
+    }
+
+    /// When each video keyframe was sent, µs since the epoch, in order.
+    pub(super) fn keyframes_us(&self) -> Vec<u64> {
+        self.keyframes_us
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default()
     }
 
     /// Whether the publisher stopped (its connection failed).
@@ -202,13 +232,23 @@ impl Publisher {
     }
 }
 
-async fn pace(
+/// Where the pacing task sends and what it records.
+struct Pacing {
     client: Client,
     stream_id: u32,
-    headers: Vec<Frame>,
-    mut source: Source,
     sent: Arc<AtomicU64>,
-) -> Result<(), String> {
+    keyframes_us: Arc<Mutex<Vec<u64>>>,
+    epoch: Instant,
+}
+
+async fn pace(to: Pacing, headers: Vec<Frame>, mut source: Source) -> Result<(), String> {
+    let Pacing {
+        client,
+        stream_id,
+        sent,
+        keyframes_us,
+        epoch,
+    } = to;
     let start = Instant::now();
     let mut pending = headers.into_iter();
     loop {
@@ -225,6 +265,14 @@ async fn pace(
                     .await
             }
             MediaKind::Video => {
+                if is_video_keyframe(&frame.payload) {
+                    if let Ok(mut kept) = keyframes_us.lock() {
+                        if kept.len() < MAX_KEYFRAMES_KEPT {
+                            let us = epoch.elapsed().as_micros();
+                            kept.push(u64::try_from(us).unwrap_or(u64::MAX));
+                        }
+                    }
+                }
                 client
                     .send_video(stream_id, frame.timestamp, frame.payload)
                     .await

@@ -49,6 +49,9 @@ pub(super) enum Phase {
     Done,
 }
 
+/// Live keyframe arrivals a session keeps until they are taken.
+const MAX_LIVE_KEYFRAMES: usize = 64;
+
 /// One connection's conversation; see the module docs.
 #[derive(Debug)]
 pub(super) struct PlayerSession {
@@ -67,6 +70,9 @@ struct Talk {
     play_queued_us: Option<u64>,
     /// When the first keyframe's first bytes arrived.
     keyframe_us: Option<u64>,
+    /// When later keyframes' first bytes arrived (at most
+    /// [`MAX_LIVE_KEYFRAMES`] not yet taken).
+    live_keyframes_us: Vec<u64>,
     /// Why the server's answers end this connection.
     refused: Option<String>,
 }
@@ -90,6 +96,7 @@ impl PlayerSession {
             out: BytesMut::new(),
             play_queued_us: None,
             keyframe_us: None,
+            live_keyframes_us: Vec::new(),
             refused: None,
         };
         let object = AmfValue::object([
@@ -145,6 +152,12 @@ impl PlayerSession {
         self.talk.keyframe_us
     }
 
+    /// Takes the arrival times of the keyframes after the first (the live
+    /// ones, as opposed to the join burst's).
+    pub(super) fn take_live_keyframes(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.talk.live_keyframes_us)
+    }
+
     /// The walker (byte counts).
     pub(super) fn walker(&self) -> &ChunkWalker {
         &self.walker
@@ -178,8 +191,12 @@ impl Talk {
     fn on_event(&mut self, event: WalkEvent<'_>, now_us: u64) {
         match event {
             WalkEvent::MediaHead { type_id, head, .. } => {
-                if type_id == VIDEO && self.keyframe_us.is_none() && is_video_keyframe(head) {
-                    self.keyframe_us = Some(now_us);
+                if type_id == VIDEO && is_video_keyframe(head) {
+                    if self.keyframe_us.is_none() {
+                        self.keyframe_us = Some(now_us);
+                    } else if self.live_keyframes_us.len() < MAX_LIVE_KEYFRAMES {
+                        self.live_keyframes_us.push(now_us);
+                    }
                 }
             }
             WalkEvent::Message {
