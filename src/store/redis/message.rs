@@ -138,7 +138,7 @@ impl RedisMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::envelope::{AmfEncoding, SlotChange};
+    use crate::cluster::envelope::{AmfEncoding, ObjectKey, SlotChange};
 
     fn delta(version: u32) -> ClusterEvent {
         ClusterEvent::SharedObjectDelta {
