@@ -13,11 +13,14 @@
 //!   the last node to leave deletes every key of it, and survivors remove a
 //!   dead node ([`RedisSoStore::remove_node`]).
 //!
-//! **The order.** [`APPLY_SCRIPT`] applies one accepted message atomically:
+//! **The order.** [`APPLY_SCRIPT`] applies accepted messages in order
+//! ([`RedisSoStore::apply_batch`]: a node sends what queued up for an
+//! object in one call, one round trip), each atomically and exactly as if
+//! alone:
 //! it sets/removes/clears the slots, bumps the version when the message
 //! changed slots (last writer wins per slot: the script does not check
 //! anything), appends the delta to the log, and PUBLISHes the message's
-//! envelopes on the object's channel — then returns the version. The node
+//! envelopes on the object's channel — then returns its version. The node
 //! encodes each envelope itself ([`VersionedEnvelope::split`]) in two
 //! halves around the version field, and the script joins them around the
 //! version it assigned (bincode's varint: one byte below 251, `0xFB` + u16,
