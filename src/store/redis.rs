@@ -13,11 +13,14 @@
 //!   the last node to leave deletes every key of it, and survivors remove a
 //!   dead node ([`RedisSoStore::remove_node`]).
 //!
-//! **The order.** [`APPLY_SCRIPT`] applies one accepted message atomically:
+//! **The order.** [`APPLY_SCRIPT`] applies accepted messages in order
+//! ([`RedisSoStore::apply_batch`]: a node sends what queued up for an
+//! object in one call, one round trip), each atomically and exactly as if
+//! alone:
 //! it sets/removes/clears the slots, bumps the version when the message
 //! changed slots (last writer wins per slot: the script does not check
 //! anything), appends the delta to the log, and PUBLISHes the message's
-//! envelopes on the object's channel — then returns the version. The node
+//! envelopes on the object's channel — then returns its version. The node
 //! encodes each envelope itself ([`VersionedEnvelope::split`]) in two
 //! halves around the version field, and the script joins them around the
 //! version it assigned (bincode's varint: one byte below 251, `0xFB` + u16,
@@ -40,86 +43,19 @@ use bytes::Bytes;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
+mod message;
 mod scripts;
 
+pub use message::{RedisMessage, RedisOp, VersionedEnvelope};
 pub use scripts::APPLY_SCRIPT;
 use scripts::{JOIN_SCRIPT, LEAVE_SCRIPT};
 
 use super::{SoChange, SoCommit, SoKey, SoStore, StoreError, StoreFuture, StoredObject};
 use crate::cluster::envelope::ObjectKey;
-use crate::cluster::{ClusterEvent, Envelope, EnvelopeError, KeySpace, NodeId};
+use crate::cluster::{KeySpace, NodeId};
 
 /// How long one Redis call may take before it counts as failed.
 const REDIS_LIMIT: Duration = Duration::from_secs(2);
-
-/// One slot operation of a message, in the store's encoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedisOp {
-    /// Set the slot to the stored value.
-    Set(String, Bytes),
-    /// Remove the slot.
-    Remove(String),
-    /// Remove every slot.
-    Clear,
-}
-
-/// An envelope encoded around its version field (see the module docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionedEnvelope {
-    /// The bytes before the version.
-    pub prefix: Bytes,
-    /// The bytes after it.
-    pub suffix: Bytes,
-    /// Whether it goes in the op log (deltas and clears) or is only
-    /// published (sends).
-    pub logged: bool,
-}
-
-impl VersionedEnvelope {
-    /// Encodes `event(version)` from `node` with `seq`, split around the
-    /// version field.
-    ///
-    /// # Errors
-    /// [`EnvelopeError`] when the event cannot be encoded, or when `event`
-    /// does not place the version in one varint field.
-    pub fn split(
-        node: &NodeId,
-        seq: u64,
-        event: impl Fn(u32) -> ClusterEvent,
-        logged: bool,
-    ) -> Result<Self, EnvelopeError> {
-        let zero = Envelope::new(node.clone(), seq, event(0)).encode()?;
-        let one = Envelope::new(node.clone(), seq, event(1)).encode()?;
-        let at = zero.iter().zip(one.iter()).position(|(a, b)| a != b);
-        match at {
-            Some(at) if zero.len() == one.len() => Ok(Self {
-                prefix: zero.slice(..at),
-                suffix: zero.slice(at + 1..),
-                logged,
-            }),
-            _ => Err(EnvelopeError::Encode {
-                reason: "the event has no version field".to_string(),
-            }),
-        }
-    }
-
-    /// The envelope at `version`, exactly as [`APPLY_SCRIPT`] builds it.
-    pub fn at(&self, version: u32) -> Bytes {
-        let mut out = Vec::with_capacity(self.prefix.len() + self.suffix.len() + 5);
-        out.extend_from_slice(&self.prefix);
-        if version < 251 {
-            out.push(version as u8);
-        } else if version < 65536 {
-            out.push(251);
-            out.extend_from_slice(&(version as u16).to_le_bytes());
-        } else {
-            out.push(252);
-            out.extend_from_slice(&version.to_le_bytes());
-        }
-        out.extend_from_slice(&self.suffix);
-        Bytes::from(out)
-    }
-}
 
 /// SharedObjects in Redis. Cheap to clone.
 #[derive(Clone)]
@@ -235,37 +171,65 @@ impl RedisSoStore {
         ops: Vec<RedisOp>,
         envelopes: Vec<VersionedEnvelope>,
     ) -> StoreFuture<u32> {
+        let batch = self.apply_batch(object, vec![RedisMessage { ops, envelopes }]);
+        Box::pin(async move {
+            let versions = batch.await?;
+            versions
+                .first()
+                .copied()
+                .ok_or_else(|| StoreError::Backend {
+                    operation: "apply",
+                    reason: "the script returned no version".to_string(),
+                })
+        })
+    }
+
+    /// Applies `messages` in order in one script call (one round trip,
+    /// atomic as a whole: all of them or none, unless the script itself
+    /// fails midway, which valid arguments cannot make it do); resolves to
+    /// each message's version, in order. Every message gets its own
+    /// version bump, log entry and published envelopes, exactly as if it
+    /// had been applied alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the call failed or timed out (whether
+    /// it ran is then unknown), or answered other than one version per
+    /// message.
+    pub fn apply_batch(
+        &self,
+        object: &ObjectKey,
+        messages: Vec<RedisMessage>,
+    ) -> StoreFuture<Vec<u32>> {
         let keys = vec![
             self.key(object, "slots"),
             self.key(object, "ver"),
             self.key(object, "log"),
         ];
+        let count = messages.len();
         let mut args: Vec<Vec<u8>> = vec![
             self.log_max.to_string().into_bytes(),
             self.channel(object).into_bytes(),
-            ops.len().to_string().into_bytes(),
+            count.to_string().into_bytes(),
         ];
-        for op in ops {
-            let (kind, slot, value) = match op {
-                RedisOp::Set(slot, value) => ("S", slot, value.to_vec()),
-                RedisOp::Remove(slot) => ("R", slot, Vec::new()),
-                RedisOp::Clear => ("C", String::new(), Vec::new()),
-            };
-            args.extend([kind.as_bytes().to_vec(), slot.into_bytes(), value]);
+        for message in messages {
+            message.push_args(&mut args);
         }
-        args.push(envelopes.len().to_string().into_bytes());
-        for e in &envelopes {
-            let kind = if e.logged { "D" } else { "P" };
-            args.extend([
-                kind.as_bytes().to_vec(),
-                e.prefix.to_vec(),
-                e.suffix.to_vec(),
-            ]);
-        }
-        let invoke = invoke::<u64>(&self.apply, &self.conn, "apply", keys, args);
+        let invoke = invoke::<Vec<u64>>(&self.apply, &self.conn, "apply", keys, args);
         Box::pin(async move {
-            let version = invoke.await?;
-            Ok(u32::try_from(version).unwrap_or(u32::MAX))
+            let versions = invoke.await?;
+            if versions.len() != count {
+                return Err(StoreError::Backend {
+                    operation: "apply",
+                    reason: format!(
+                        "the script returned {} versions for {count} messages",
+                        versions.len()
+                    ),
+                });
+            }
+            Ok(versions
+                .into_iter()
+                .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+                .collect())
         })
     }
 
@@ -476,39 +440,5 @@ impl SoStore for RedisSoStore {
     fn flush(&self) -> StoreFuture<()> {
         // Durability is Redis's (AOF); nothing is buffered here.
         Box::pin(async { Ok(()) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cluster::envelope::{AmfEncoding, SlotChange};
-
-    fn delta(version: u32) -> ClusterEvent {
-        ClusterEvent::SharedObjectDelta {
-            object: ObjectKey {
-                scope: "live".into(),
-                name: "chat".into(),
-                persistent: true,
-            },
-            version,
-            encoding: AmfEncoding::Amf3,
-            changes: vec![SlotChange {
-                slot: "a".into(),
-                value: Some(Bytes::from_static(b"\x03\x04\x01")),
-            }],
-        }
-    }
-
-    #[test]
-    fn a_split_envelope_joined_at_any_version_is_the_envelope_encoded_at_that_version() {
-        let node = NodeId::from("node-a");
-        let split = VersionedEnvelope::split(&node, 300, delta, true).expect("splits");
-        for version in [0, 1, 250, 251, 65_535, 65_536, 1 << 24, u32::MAX] {
-            let expected = Envelope::new(node.clone(), 300, delta(version))
-                .encode()
-                .expect("encodes");
-            assert_eq!(split.at(version), expected, "version {version}");
-        }
     }
 }

@@ -432,8 +432,12 @@ impl SharedObjectActor {
                 break;
             }
             let stale = bumps && version <= local;
+            // A stale item is stamped with the local version: its clients
+            // already saw that one (a resync after a reload), and a
+            // client's version never goes back.
+            let stamp = if stale { local } else { version };
             let message = |events: Vec<SharedObjectEvent>| {
-                (!events.is_empty()).then(|| Arc::new(state.message(version, events)))
+                (!events.is_empty()).then(|| Arc::new(state.message(stamp, events)))
             };
             let kind = match entry.remove() {
                 Pending::Own {

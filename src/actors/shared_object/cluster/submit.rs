@@ -1,6 +1,7 @@
 //! Sending this node's accepted messages to Redis: planning against the
-//! local copy, the envelopes, one script call in flight per object, and the
-//! answer (a version, or `SharedObject.Flush.Failed`).
+//! local copy, the envelopes, one script call in flight per object carrying
+//! every message queued meanwhile (a batch), and the answer (a version per
+//! message, or `SharedObject.Flush.Failed` for each).
 
 use std::sync::Arc;
 
@@ -15,12 +16,24 @@ use crate::cluster::amf_args::encode_args;
 use crate::cluster::envelope::{AmfEncoding, SlotChange as WireChange};
 use crate::cluster::ClusterEvent;
 use crate::sharedobject::{codes, AllowAll, Operation, Planned, Refusal, SlotChange};
-use crate::store::redis::{RedisOp, VersionedEnvelope};
+use crate::store::redis::{RedisMessage, RedisOp, VersionedEnvelope};
+
+/// Most messages in one script call.
+const MAX_BATCH_MESSAGES: usize = 64;
+/// Most script argument bytes in one script call (a larger message goes
+/// alone).
+const MAX_BATCH_BYTES: usize = 1 << 20;
 
 /// A planned message waiting for its turn to go to Redis.
 pub(super) struct Submission {
-    redis_ops: Vec<RedisOp>,
-    envelopes: Vec<VersionedEnvelope>,
+    message: RedisMessage,
+    /// `message.arg_bytes()`, for the batch bound.
+    cost: usize,
+    answer: Answer,
+}
+
+/// What a message's answer from Redis is applied to.
+struct Answer {
     planned: Planned,
     ops: Vec<Operation>,
     writer: Option<u64>,
@@ -116,24 +129,36 @@ impl SharedObjectActor {
             })
             .collect();
         if let Some(replica) = self.cluster.as_mut() {
-            replica.queue.push_back(Submission {
-                redis_ops,
+            let message = RedisMessage {
+                ops: redis_ops,
                 envelopes,
-                planned,
-                ops,
-                writer,
-                reply,
+            };
+            replica.queue.push_back(Submission {
+                cost: message.arg_bytes(),
+                message,
+                answer: Answer {
+                    planned,
+                    ops,
+                    writer,
+                    reply,
+                },
             });
         }
         self.outstanding += 1;
         self.pump(ctx);
     }
 
-    /// Sends the next queued message to Redis once the previous one was
-    /// answered: one script call in flight per object and node, so this
-    /// node's messages take their places in the cluster order in the order
-    /// its clients sent them (each client expects its acknowledgements in
-    /// its own order).
+    /// Sends what is queued to Redis once the previous call was answered:
+    /// one script call in flight per object and node, carrying every queued
+    /// message (up to [`MAX_BATCH_MESSAGES`] / [`MAX_BATCH_BYTES`]) in
+    /// order, so this node's messages take their places in the cluster
+    /// order in the order its clients sent them (each client expects its
+    /// acknowledgements in its own order). The batch is one atomic script
+    /// call: its messages are all applied or none is, so a failure (an
+    /// unknown outcome included) answers each of them
+    /// `SharedObject.Flush.Failed`; if the batch was in fact applied, the
+    /// versions it took arrive as a gap that the op log fills, as for a
+    /// single message.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         let Some(replica) = self.cluster.as_mut() else {
             return;
@@ -141,60 +166,62 @@ impl SharedObjectActor {
         if replica.in_flight {
             return;
         }
-        let Some(submission) = replica.queue.pop_front() else {
+        let mut messages = Vec::new();
+        let mut answers = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = replica.queue.front() {
+            let full = messages.len() >= MAX_BATCH_MESSAGES
+                || !messages.is_empty() && bytes + next.cost > MAX_BATCH_BYTES;
+            if full {
+                break;
+            }
+            let Some(Submission {
+                message,
+                cost,
+                answer,
+            }) = replica.queue.pop_front()
+            else {
+                break;
+            };
+            bytes += cost;
+            messages.push(message);
+            answers.push(answer);
+        }
+        if messages.is_empty() {
             return;
-        };
+        }
         replica.in_flight = true;
-        let Submission {
-            redis_ops,
-            envelopes,
-            planned,
-            ops,
-            writer,
-            reply,
-        } = submission;
-        let apply = replica
-            .link
-            .store
-            .apply(&replica.object, redis_ops, envelopes);
+        tracing::trace!(so = %self.key.name, messages = messages.len(), bytes, "apply batch");
+        let apply = replica.link.store.apply_batch(&replica.object, messages);
         apply
             .into_actor(self)
             .map(move |result, act, ctx| {
-                act.outstanding = act.outstanding.saturating_sub(1);
+                act.outstanding = act.outstanding.saturating_sub(answers.len());
                 if let Some(replica) = act.cluster.as_mut() {
                     replica.in_flight = false;
                 }
                 match result {
-                    Ok(version) => {
-                        let bumps = planned.bumps();
-                        if bumps {
-                            act.metrics.so_changes_applied.add(1);
-                        }
-                        if let Some(replica) = act.cluster.as_mut() {
-                            replica.push(
-                                version,
-                                bumps,
-                                Pending::Own {
-                                    writer,
-                                    changes: planned.changes,
-                                    for_writer: planned.for_writer,
-                                    for_others: planned.for_others,
-                                    reply,
-                                },
-                            );
+                    Ok(versions) => {
+                        for (version, answer) in versions.into_iter().zip(answers) {
+                            act.applied(version, answer);
                         }
                         act.pump(ctx);
                         act.drain(ctx);
                     }
                     Err(error) => {
-                        warn!(so = %act.key.name, %error, "SharedObject change not applied: Redis failed");
+                        warn!(so = %act.key.name, %error, messages = answers.len(), "SharedObject changes not applied: Redis failed");
                         let refusal = Refusal {
                             code: codes::FLUSH_FAILED,
                             description: error.to_string(),
                         };
-                        act.refuse(&ops, &refusal, writer, None);
-                        if let Some(reply) = reply {
-                            let _ = reply.send(Err(SoApiError::Store(error.to_string())));
+                        for Answer {
+                            ops, writer, reply, ..
+                        } in answers
+                        {
+                            act.refuse(&ops, &refusal, writer, None);
+                            if let Some(reply) = reply {
+                                let _ = reply.send(Err(SoApiError::Store(error.to_string())));
+                            }
                         }
                         act.pump(ctx);
                         act.release(ctx);
@@ -202,6 +229,33 @@ impl SharedObjectActor {
                 }
             })
             .spawn(ctx);
+    }
+
+    /// Places one message of an answered batch in the order at `version`.
+    fn applied(&mut self, version: u32, answer: Answer) {
+        let Answer {
+            planned,
+            writer,
+            reply,
+            ..
+        } = answer;
+        let bumps = planned.bumps();
+        if bumps {
+            self.metrics.so_changes_applied.add(1);
+        }
+        if let Some(replica) = self.cluster.as_mut() {
+            replica.push(
+                version,
+                bumps,
+                Pending::Own {
+                    writer,
+                    changes: planned.changes,
+                    for_writer: planned.for_writer,
+                    for_others: planned.for_others,
+                    reply,
+                },
+            );
+        }
     }
 
     fn refuse(
