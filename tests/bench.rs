@@ -117,7 +117,10 @@ fn fanout_players_all_join_get_a_keyframe_and_the_whole_stream() {
     // each timed against the keyframe the publisher sent.
     assert!(int(&v, "live_keyframes") >= 6, "{v}");
     let live = float(&v, "live_keyframe_p50_ms");
-    assert!(live >= 0.0 && live <= float(&v, "live_keyframe_p99_ms"), "{v}");
+    assert!(
+        live >= 0.0 && live <= float(&v, "live_keyframe_p99_ms"),
+        "{v}"
+    );
     assert_eq!(int(&v, "server_dropped_frames"), 0, "{v}");
     assert_eq!(int(&v, "server_evicted_players"), 0);
     assert!(float(&v, "server_cpu_pct") >= 0.0);

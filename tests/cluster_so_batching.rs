@@ -355,8 +355,9 @@ async fn redis_killed_mid_burst_fails_what_it_did_not_acknowledge_and_everything
     let mut redis = RedisServer::start_with_aof();
     let nodes = [start_node(&redis.url(), "a"), start_node(&redis.url(), "b")];
     let (_clients, mut objects) = writers(&nodes, "killed").await;
-    // Under 1024 slots in all: a full resync carries every slot in one
-    // message, and the client refuses more than 1024 events in one.
+    // Full resyncs after the restart are split at
+    // `max_events_per_message` (sharedobject::sync); the sizes here only
+    // keep the test short.
     const FIRST: usize = 120;
     const DOWN: usize = 20;
     const AFTER: usize = 20;

@@ -373,11 +373,17 @@ async fn persistent_objects_survive_a_graceful_restart_and_a_kill_9() {
     const UNCLEAN: &str = "not closed cleanly";
     let mut node = Node::start_with_env(&env);
     write_acknowledged(&node, 30).await;
-    assert!(!node.log().contains(UNCLEAN), "a new store is not a crashed one");
+    assert!(
+        !node.log().contains(UNCLEAN),
+        "a new store is not a crashed one"
+    );
     assert!(node.terminate(LIMIT), "clean exit");
     let mut node = Node::start_with_env(&env);
     check_present(&node, 30).await;
-    assert!(!node.log().contains(UNCLEAN), "the store was closed cleanly");
+    assert!(
+        !node.log().contains(UNCLEAN),
+        "the store was closed cleanly"
+    );
     write_acknowledged(&node, 60).await;
     node.kill();
     let node = Node::start_with_env(&env);

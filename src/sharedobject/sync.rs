@@ -155,7 +155,8 @@ impl SharedObjectState {
         )
     }
 
-    /// `[UseSuccess?, Clear, Change…]` split under the sync budget.
+    /// `[UseSuccess?, Clear, Change…]` split under the sync budget and at
+    /// `max_ops_per_message` events a message.
     pub fn full_sync(&self, use_success: bool) -> Vec<SharedObjectMessage> {
         let mut first = Vec::new();
         if use_success {
@@ -168,7 +169,11 @@ impl SharedObjectState {
         let mut bytes = 0usize;
         for (name, slot) in &self.slots {
             let size = name.len() + slot.encoded.len() + 5;
-            if changes_in_message > 0 && bytes + size > self.limits.sync_budget_bytes {
+            // Split by bytes and by events: a peer bounds both (ours closes
+            // the connection past `[limits] so_max_events_per_message`).
+            let full = bytes + size > self.limits.sync_budget_bytes
+                || events.len() >= self.limits.max_ops_per_message.max(3);
+            if changes_in_message > 0 && full {
                 messages.push(self.message(self.version, std::mem::take(&mut events)));
                 changes_in_message = 0;
                 bytes = 0;

@@ -314,6 +314,32 @@ fn the_initial_sync_starts_with_use_success_and_clear_and_splits_slots_under_the
 }
 
 #[test]
+fn a_full_sync_of_many_small_slots_stays_under_the_event_bound_of_a_message() {
+    // Small values fit the byte budget many times over: the event bound
+    // splits them (a peer closes a connection past its own bound).
+    let limits = SharedObjectLimits {
+        max_slots: 100,
+        sync_budget_bytes: 1 << 20,
+        ..limits()
+    };
+    let mut so = SharedObjectState::new("o", false, limits);
+    for chunk in (0..50).collect::<Vec<_>>().chunks(5) {
+        let names: Vec<String> = chunk.iter().map(|i| format!("s{i}")).collect();
+        let pairs: Vec<(&str, f64)> = names.iter().map(|n| (n.as_str(), 1.0)).collect();
+        so.apply(&[set(&pairs)], &AllowAll, true).unwrap();
+    }
+    let sync = so.full_sync(true);
+    assert!(sync.len() >= 50 / 6, "{} messages", sync.len());
+    let mut replica = Replica::default();
+    for m in &sync {
+        assert!(m.events.len() <= 6, "{} events", m.events.len());
+        replica.receive(m);
+    }
+    assert_eq!(replica.slots.len(), 50);
+    assert_eq!(replica.slots, server_slots(&so));
+}
+
+#[test]
 fn a_client_within_the_history_gets_deltas_and_one_older_gets_a_full_resync() {
     let mut so = SharedObjectState::new("o", false, limits());
     let mut replica = Replica::default();
