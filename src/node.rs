@@ -171,10 +171,10 @@ pub async fn serve(
     let deps = Arc::new(ConnectionDeps {
         registry: registry(fanout, &metrics, &directory, &cluster),
         metrics,
-        session: SessionConfig {
+        session: Arc::new(SessionConfig {
             limits: settings.protocol_limits(),
             ..SessionConfig::default()
-        },
+        }),
         fanout,
         timing: timing(&settings),
         directory,

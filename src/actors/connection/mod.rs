@@ -50,7 +50,7 @@ pub struct ConnectionDeps {
     /// Node-wide counters.
     pub metrics: Arc<Metrics>,
     /// Session settings (limits, chunk size, windows).
-    pub session: SessionConfig,
+    pub session: Arc<SessionConfig>,
     /// Fan-out bounds for this connection's players.
     pub fanout: FanoutLimits,
     /// Handshake, keepalive and idle timing.
@@ -129,7 +129,7 @@ impl ConnectionActor {
             ConnectionActor {
                 id,
                 peer,
-                session: ServerSession::new(deps.session.clone()),
+                session: ServerSession::with_shared_config(deps.session.clone()),
                 outbox,
                 deps,
                 started: Instant::now(),

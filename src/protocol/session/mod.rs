@@ -44,6 +44,7 @@ mod state;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use bytestring::ByteString;
@@ -149,7 +150,8 @@ impl Default for SessionConfig {
 /// The server side of one RTMP connection. See the module docs.
 #[derive(Debug)]
 pub struct ServerSession {
-    config: SessionConfig,
+    /// Shared by every session of the node.
+    config: Arc<SessionConfig>,
     /// `Some` until the handshake completes.
     handshake: Option<ServerHandshake>,
     /// Handshake bytes written (S0+S1+S2), for [`bytes_sent`](Self::bytes_sent).
@@ -182,6 +184,12 @@ pub struct ServerSession {
 impl ServerSession {
     /// A session waiting for the client's C0+C1.
     pub fn new(config: SessionConfig) -> Self {
+        Self::with_shared_config(Arc::new(config))
+    }
+
+    /// A session waiting for the client's C0+C1, with a configuration
+    /// shared with other sessions (a node's connections all use one).
+    pub fn with_shared_config(config: Arc<SessionConfig>) -> Self {
         Self {
             decoder: ChunkDecoder::new(config.limits.chunk),
             config,
