@@ -33,7 +33,10 @@ fn a_session_keeps_no_input_buffer_after_whole_messages() {
     let (mut session, mut client) = connected(None);
     let bytes = client.command(0, "createStream", 4.0, AmfValue::Null, Vec::new());
     let events = feed_owned(&mut session, &bytes);
-    assert!(matches!(events.first(), Some(SessionEvent::StreamCreated { .. })));
+    assert!(matches!(
+        events.first(),
+        Some(SessionEvent::StreamCreated { .. })
+    ));
     assert_eq!(session.buffered_input(), (0, 0));
 }
 
@@ -79,11 +82,18 @@ fn input_held_while_connect_is_decided_stays_until_the_decision() {
     let Some(SessionEvent::ConnectRequested { request, .. }) = events.first() else {
         panic!("expected ConnectRequested, got {events:?}");
     };
-    assert_eq!(session.buffered_input().0, create.len(), "createStream held");
+    assert_eq!(
+        session.buffered_input().0,
+        create.len(),
+        "createStream held"
+    );
     session
         .accept_connect(*request, &ConnectAccept::default())
         .expect("accept");
     let events = feed(&mut session, &[]);
-    assert!(matches!(events.first(), Some(SessionEvent::StreamCreated { .. })));
+    assert!(matches!(
+        events.first(),
+        Some(SessionEvent::StreamCreated { .. })
+    ));
     assert_eq!(session.buffered_input(), (0, 0));
 }
