@@ -168,13 +168,13 @@ pub async fn serve(
     // Open connections, for closing them at shutdown: each registers itself
     // when it starts and removes itself when it stops.
     let live: LiveConnections = Arc::default();
-    let deps = ConnectionDeps {
+    let deps = Arc::new(ConnectionDeps {
         registry: registry(fanout, &metrics, &directory, &cluster),
         metrics,
-        session: SessionConfig {
+        session: Arc::new(SessionConfig {
             limits: settings.protocol_limits(),
             ..SessionConfig::default()
-        },
+        }),
         fanout,
         timing: timing(&settings),
         directory,
@@ -192,7 +192,7 @@ pub async fn serve(
             registry: so_registry.clone(),
             max_per_connection: settings.shared_objects.max_per_connection,
         },
-    };
+    });
     spawn_router(
         deps.server.clone(),
         cluster.clone(),

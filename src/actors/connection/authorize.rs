@@ -164,7 +164,7 @@ impl ConnectionActor {
         self.client = Some(client);
         // Commands that followed connect were held until this decision.
         let now = self.now_ms();
-        let more = self.session.handle_input(&[], now, &mut self.rng)?;
+        let more = self.session.handle_input(&[], now, &mut rand::rng())?;
         self.on_events(more, ctx);
         Ok(())
     }

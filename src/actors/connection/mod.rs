@@ -3,14 +3,12 @@
 //! messages into session decisions. No protocol logic lives here.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix::prelude::*;
 use bytes::BytesMut;
-use rand::SeedableRng;
 use tracing::{debug, info, warn};
 
 use super::messages::{
@@ -27,6 +25,7 @@ mod authorize;
 mod calls;
 mod pending;
 mod playback;
+mod reader;
 mod shared_objects;
 mod timers;
 mod writer;
@@ -51,7 +50,7 @@ pub struct ConnectionDeps {
     /// Node-wide counters.
     pub metrics: Arc<Metrics>,
     /// Session settings (limits, chunk size, windows).
-    pub session: SessionConfig,
+    pub session: Arc<SessionConfig>,
     /// Fan-out bounds for this connection's players.
     pub fanout: FanoutLimits,
     /// Handshake, keepalive and idle timing.
@@ -88,7 +87,8 @@ pub struct ConnectionActor {
     peer: SocketAddr,
     session: ServerSession,
     outbox: Outbox,
-    deps: ConnectionDeps,
+    /// Shared by every connection of the node.
+    deps: Arc<ConnectionDeps>,
     started: Instant,
     /// `conn{conn_id, peer, app}`: entered around everything this actor does,
     /// so every log line of the connection carries them.
@@ -97,7 +97,6 @@ pub struct ConnectionActor {
     last_input: Instant,
     /// When the last PingRequest went out.
     last_ping: Instant,
-    rng: rand::rngs::StdRng,
     scope: String,
     publishing: HashMap<u32, (StreamKey, Addr<StreamActor>)>,
     playing: HashMap<u32, Playing>,
@@ -118,29 +117,25 @@ impl ConnectionActor {
         id: u64,
         peer: SocketAddr,
         socket: tokio::net::TcpStream,
-        deps: ConnectionDeps,
+        deps: Arc<ConnectionDeps>,
     ) -> Addr<Self> {
         let _ = socket.set_nodelay(true);
         let (read, write) = socket.into_split();
         let calls = calls::CallState::new(&deps.calls);
         let drainer = playback::Drainer::new(deps.timing.write_coalesce);
         ConnectionActor::create(move |ctx| {
-            ctx.add_stream(tokio_util::codec::FramedRead::new(
-                read,
-                tokio_util::codec::BytesCodec::new(),
-            ));
+            ctx.add_stream(reader::SocketReader::new(read));
             let outbox = Outbox::spawn(write, ctx.address(), deps.timing.max_unwritten_bytes);
             ConnectionActor {
                 id,
                 peer,
-                session: ServerSession::new(deps.session.clone()),
+                session: ServerSession::with_shared_config(deps.session.clone()),
                 outbox,
                 deps,
                 started: Instant::now(),
                 span: tracing::info_span!("conn", conn_id = id, peer = %peer, app = tracing::field::Empty),
                 last_input: Instant::now(),
                 last_ping: Instant::now(),
-                rng: rand::rngs::StdRng::from_os_rng(),
                 scope: String::new(),
                 publishing: HashMap::new(),
                 playing: HashMap::new(),
@@ -175,9 +170,11 @@ impl ConnectionActor {
         ctx.stop();
     }
 
-    fn input(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
+    fn input(&mut self, bytes: BytesMut, ctx: &mut Context<Self>) {
         let now = self.now_ms();
-        match self.session.handle_input(bytes, now, &mut self.rng) {
+        // The thread's generator (ChaCha, seeded from the OS): only the
+        // handshake draws from it, so no connection keeps one of its own.
+        match self.session.handle_input_buf(bytes, now, &mut rand::rng()) {
             Ok(events) => self.on_events(events, ctx),
             Err(e) => return self.fail(&e, ctx),
         }
@@ -460,28 +457,6 @@ impl Actor for ConnectionActor {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.id);
         info!(conn_id = self.id, peer = %self.peer, "closed");
-    }
-}
-
-impl StreamHandler<Result<BytesMut, io::Error>> for ConnectionActor {
-    fn handle(&mut self, item: Result<BytesMut, io::Error>, ctx: &mut Context<Self>) {
-        let span = self.span.clone();
-        let _entered = span.enter();
-        match item {
-            Ok(bytes) => {
-                self.last_input = Instant::now();
-                self.deps.metrics.bytes_in.add(bytes.len() as u64);
-                self.input(&bytes, ctx);
-            }
-            Err(e) => {
-                debug!(conn_id = self.id, error = %e, "read failed");
-                ctx.stop();
-            }
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
     }
 }
 

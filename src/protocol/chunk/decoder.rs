@@ -50,8 +50,10 @@ struct StreamState {
     /// `Some(v)` when the most recent header carried an extended timestamp `v`;
     /// format 3 chunks then carry the same 4-byte field (spec §5.3.1.3).
     extended: Option<u32>,
-    /// The incomplete message being reassembled, if any.
-    partial: Option<BytesMut>,
+    /// The incomplete message being reassembled, if any (boxed: every chunk
+    /// stream a connection ever used keeps its state, mostly with nothing
+    /// in progress, so the empty case is kept small).
+    partial: Option<Box<BytesMut>>,
 }
 
 /// Whether the peer repeats the extended timestamp on format 3 continuation
@@ -198,7 +200,7 @@ impl ChunkDecoder {
             .streams
             .get(&basic.csid)
             .and_then(|s| s.partial.as_ref())
-            .map_or(0, BytesMut::len);
+            .map_or(0, |p| p.len());
         let in_progress = self
             .streams
             .get(&basic.csid)
@@ -235,11 +237,11 @@ impl ChunkDecoder {
                 state.partial = Some(partial);
                 return Ok(Step::Partial);
             }
-            partial
+            *partial
         } else if take < parsed.length as usize {
             let mut partial = BytesMut::with_capacity(prealloc_len(parsed.length as usize, take));
             partial.extend_from_slice(&data);
-            state.partial = Some(partial);
+            state.partial = Some(Box::new(partial));
             return Ok(Step::Partial);
         } else {
             // Single-chunk message: hand out the received bytes without copying.

@@ -206,7 +206,7 @@ impl ServerSession {
             app: connect.app,
             tc_url: connect.tc_url,
             object_encoding,
-            command_object: connect.command_object,
+            command_object: compacted(connect.command_object),
             args: connect.args,
         });
         Ok(())
@@ -428,5 +428,20 @@ fn unknown_stream(stream_id: u32, type_id: u8) -> SessionEvent {
         stream_id,
         type_id,
         reason: IgnoreReason::UnknownStream,
+    }
+}
+
+/// The connect command object without the decoder's spare capacity: the
+/// application keeps it for the whole life of the connection (a typical
+/// connect object has 8–10 members in a vector grown to 16).
+fn compacted(value: AmfValue) -> AmfValue {
+    match value {
+        AmfValue::Object(mut object) => {
+            if let Some(object) = std::sync::Arc::get_mut(&mut object) {
+                object.members.shrink_to_fit();
+            }
+            AmfValue::Object(object)
+        }
+        other => other,
     }
 }

@@ -44,6 +44,7 @@ mod state;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use bytestring::ByteString;
@@ -83,6 +84,26 @@ pub const DEFAULT_PEER_BANDWIDTH: u32 = 2_500_000;
 pub const DEFAULT_MAX_STREAMS: usize = 16;
 /// Bytes held unread while a `connect` decision is pending.
 pub const DEFAULT_MAX_HELD_INPUT: usize = 1024 * 1024;
+
+/// Most bytes of an incomplete chunk moved out of the read they came in, so
+/// that they alone stay allocated between reads (a longer remainder, part of
+/// a large chunk still arriving, stays where it is and grows as usual).
+const COMPACT_REMAINDER_LEN: usize = 4096;
+
+/// Input as the caller gives it: borrowed, or a buffer the session may keep.
+enum Input<'a> {
+    Borrowed(&'a [u8]),
+    Owned(BytesMut),
+}
+
+impl Input<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Borrowed(input) => input,
+            Self::Owned(input) => input,
+        }
+    }
+}
 
 /// How a session behaves; plain data filled by the settings layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +150,8 @@ impl Default for SessionConfig {
 /// The server side of one RTMP connection. See the module docs.
 #[derive(Debug)]
 pub struct ServerSession {
-    config: SessionConfig,
+    /// Shared by every session of the node.
+    config: Arc<SessionConfig>,
     /// `Some` until the handshake completes.
     handshake: Option<ServerHandshake>,
     /// Handshake bytes written (S0+S1+S2), for [`bytes_sent`](Self::bytes_sent).
@@ -162,6 +184,12 @@ pub struct ServerSession {
 impl ServerSession {
     /// A session waiting for the client's C0+C1.
     pub fn new(config: SessionConfig) -> Self {
+        Self::with_shared_config(Arc::new(config))
+    }
+
+    /// A session waiting for the client's C0+C1, with a configuration
+    /// shared with other sessions (a node's connections all use one).
+    pub fn with_shared_config(config: Arc<SessionConfig>) -> Self {
         Self {
             decoder: ChunkDecoder::new(config.limits.chunk),
             config,
@@ -204,6 +232,32 @@ impl ServerSession {
         now_ms: u64,
         rng: &mut R,
     ) -> Result<Vec<SessionEvent>, SessionError> {
+        self.handle(Input::Borrowed(input), now_ms, rng)
+    }
+
+    /// [`handle_input`](Self::handle_input) for a buffer the caller no
+    /// longer needs (a socket read): when nothing is buffered from earlier
+    /// input, the session decodes from `input` itself, without copying, and
+    /// single-chunk messages share its allocation.
+    ///
+    /// # Errors
+    ///
+    /// As [`handle_input`](Self::handle_input).
+    pub fn handle_input_buf<R: RngCore + ?Sized>(
+        &mut self,
+        input: BytesMut,
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Result<Vec<SessionEvent>, SessionError> {
+        self.handle(Input::Owned(input), now_ms, rng)
+    }
+
+    fn handle<R: RngCore + ?Sized>(
+        &mut self,
+        input: Input<'_>,
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Result<Vec<SessionEvent>, SessionError> {
         if self.failed {
             return Err(SessionError::Finished);
         }
@@ -211,17 +265,19 @@ impl ServerSession {
         if result.is_err() {
             self.failed = true;
         }
+        self.release_input_buffer();
         result
     }
 
     fn process<R: RngCore + ?Sized>(
         &mut self,
-        input: &[u8],
+        input: Input<'_>,
         now_ms: u64,
         rng: &mut R,
     ) -> Result<Vec<SessionEvent>, SessionError> {
         let mut events = Vec::new();
         if let Some(handshake) = self.handshake.as_mut() {
+            let input = input.as_slice();
             // The handshake time field is 32 bits; it wraps like RTMP timestamps.
             let step = handshake.handle_input(input, now_ms as u32, rng)?;
             let send = step.send().clone();
@@ -242,7 +298,11 @@ impl ServerSession {
             });
             self.handshake = None;
         } else {
-            self.inbuf.extend_from_slice(input);
+            match input {
+                // Nothing buffered: decode from the read itself.
+                Input::Owned(input) if self.inbuf.is_empty() => self.inbuf = input,
+                input => self.inbuf.extend_from_slice(input.as_slice()),
+            }
         }
         // While the application decides on `connect`, later messages wait in
         // `inbuf` (a client that pipelines createStream after connect would
@@ -265,6 +325,27 @@ impl ServerSession {
             });
         }
         Ok(events)
+    }
+
+    /// Keeps no input buffer while there is no incomplete chunk, so an idle
+    /// connection holds no read buffer; a small incomplete chunk is moved to
+    /// a buffer of its own size, so it does not pin the whole read it came
+    /// in. Input held while a `connect` is decided stays as it is.
+    fn release_input_buffer(&mut self) {
+        if matches!(self.connection, state::Connection::Requested { .. }) {
+            return;
+        }
+        if self.inbuf.is_empty() {
+            self.inbuf = BytesMut::new();
+        } else if self.inbuf.len() <= COMPACT_REMAINDER_LEN {
+            self.inbuf = BytesMut::from(&self.inbuf[..]);
+        }
+    }
+
+    /// Bytes of input buffered (an incomplete chunk, or input held while a
+    /// `connect` is decided) and the capacity of the buffer holding them.
+    pub fn buffered_input(&self) -> (usize, usize) {
+        (self.inbuf.len(), self.inbuf.capacity())
     }
 
     /// Whether the handshake has completed.

@@ -4,6 +4,7 @@
 
 mod client;
 mod flows;
+mod input;
 mod mini_server;
 mod props;
 mod streams;
