@@ -382,48 +382,45 @@ impl Handler<WriterDrained> for ConnectionActor {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::{Cell, RefCell};
+    use std::sync::Mutex;
 
     use super::*;
 
     /// A socket that takes at most `step` bytes per call, across slices, and
     /// would block every other call.
     struct Trickle {
-        got: RefCell<Vec<u8>>,
+        got: Mutex<Vec<u8>>,
         step: usize,
-        calls: Cell<usize>,
-        vectored_calls: Cell<usize>,
-        waits: Cell<usize>,
+        calls: AtomicUsize,
+        vectored_calls: AtomicUsize,
     }
 
     impl Trickle {
         fn new(step: usize) -> Self {
             Self {
-                got: RefCell::default(),
+                got: Mutex::default(),
                 step,
-                calls: Cell::new(0),
-                vectored_calls: Cell::new(0),
-                waits: Cell::new(0),
+                calls: AtomicUsize::new(0),
+                vectored_calls: AtomicUsize::new(0),
             }
         }
 
         fn got(&self) -> Vec<u8> {
-            self.got.borrow().clone()
+            self.got.lock().unwrap().clone()
         }
     }
 
     impl SegmentSink for Trickle {
         fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-            self.calls.set(self.calls.get() + 1);
-            if self.calls.get() % 2 == 0 {
+            if self.calls.fetch_add(1, Ordering::Relaxed) % 2 == 1 {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
-            self.vectored_calls.set(self.vectored_calls.get() + 1);
+            self.vectored_calls.fetch_add(1, Ordering::Relaxed);
             let mut room = self.step;
             let mut n = 0;
             for buf in bufs {
                 let take = buf.len().min(room);
-                self.got.borrow_mut().extend_from_slice(&buf[..take]);
+                self.got.lock().unwrap().extend_from_slice(&buf[..take]);
                 room -= take;
                 n += take;
                 if room == 0 {
@@ -434,7 +431,6 @@ mod tests {
         }
 
         async fn writable(&self) -> io::Result<()> {
-            self.waits.set(self.waits.get() + 1);
             Ok(())
         }
     }
@@ -523,7 +519,7 @@ mod tests {
         let expected = concat(&segments);
         let socket = Trickle::new(usize::MAX);
         run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls.get(), 1);
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 1);
         assert_eq!(socket.got(), expected);
     }
 
@@ -535,7 +531,7 @@ mod tests {
         let expected = concat(&segments);
         let socket = Trickle::new(usize::MAX);
         run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls.get(), 3);
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 3);
         assert_eq!(socket.got(), expected);
     }
 
@@ -544,7 +540,7 @@ mod tests {
         let mut segments = vec![Bytes::new(), Bytes::new()];
         let socket = Trickle::new(4);
         run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls.get(), 0);
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 0);
     }
 
     #[test]
