@@ -209,6 +209,11 @@ impl Handler<QueueReady> for ConnectionActor {
     fn handle(&mut self, msg: QueueReady, ctx: &mut Context<Self>) {
         let span = self.span.clone();
         let _entered = span.enter();
+        if self.drainer.coalescer.window_ms() == 0 {
+            // Low latency: every wake-up drains at once, joining or not (one
+            // lock of the queue per frame, not two).
+            return self.drain_now(msg.stream_id, ctx);
+        }
         let Some(playing) = self.playing.get(&msg.stream_id) else {
             return;
         };

@@ -1,12 +1,17 @@
-//! The socket's write side: a task on the connection's arbiter writes the
-//! segments the actor hands it, so the actor itself never waits on a slow
-//! socket (it keeps handling evictions, timeouts and other messages).
+//! The socket's write side. The actor writes each flush straight to the
+//! socket with one non-blocking `writev` when nothing is waiting for the
+//! socket (the common case for a player that keeps up: one system call per
+//! frame, no task wake-up); what the socket does not take at once is handed,
+//! in order, to a write task on the connection's arbiter, so the actor itself
+//! never waits on a slow socket (it keeps handling evictions, timeouts and
+//! other messages). While the task holds bytes, every later flush goes to it
+//! too, behind them, so the byte order is the order of the flushes.
 //!
-//! The actor hands over each flush as one batch of segments (chunk headers
-//! and shared payload slices, never copied). The task gathers every batch
-//! queued since its last turn and writes them with `write_vectored`, up to
-//! [`MAX_IOVECS`] segments per system call: a coalesced window of frames for
-//! a player goes out in one `writev` instead of one `write` per segment.
+//! A flush is a batch of segments (chunk headers and shared payload slices,
+//! never copied). The task gathers every batch queued since its last turn and
+//! writes them with `writev`, up to [`MAX_IOVECS`] segments per system call:
+//! a coalesced window of frames for a player goes out in one `writev`
+//! instead of one `write` per segment.
 
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -14,8 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use bytes::Bytes;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use bytes::{Buf, Bytes};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, Notify};
 use tracing::debug;
@@ -32,9 +36,12 @@ pub(super) const WRITE_HIGH_WATERMARK: usize = 512 * 1024;
 const WRITE_BATCH_FLUSHES: usize = 256;
 /// Segment slots the write task keeps allocated between turns (a few KB).
 const KEPT_SEGMENTS: usize = 256;
-/// Most segments per `write_vectored` call: Linux's `IOV_MAX` (the kernel
-/// refuses more with `EINVAL`).
+/// Most segments per `writev` call: Linux's `IOV_MAX` (the kernel refuses
+/// more with `EINVAL`).
 pub(super) const MAX_IOVECS: usize = 1024;
+/// Segments per `writev` gathered on the stack; longer flushes use a
+/// vector.
+const STACK_IOVECS: usize = 32;
 /// Once the connection closes, how long the write task may still spend
 /// delivering what was queued (a closing status, say) to a peer that reads
 /// slowly or not at all; then the socket is dropped.
@@ -77,11 +84,37 @@ impl Closing {
     }
 }
 
-/// The socket's write side: a task on this arbiter writes what the actor
-/// queues, so the actor itself never waits on the socket.
-pub(super) struct Outbox {
+/// What the write side needs from a socket: a non-blocking vectored write
+/// and a wait until it may take bytes again (tokio's [`OwnedWriteHalf`]; a
+/// test double in the tests).
+pub(super) trait SegmentSink {
+    /// One non-blocking `writev`: the bytes taken, or `WouldBlock`.
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+
+    /// Resolves once the socket may take bytes again.
+    async fn writable(&self) -> io::Result<()>;
+}
+
+impl SegmentSink for OwnedWriteHalf {
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        OwnedWriteHalf::try_write_vectored(self, bufs)
+    }
+
+    async fn writable(&self) -> io::Result<()> {
+        OwnedWriteHalf::writable(self).await
+    }
+}
+
+/// The socket's write side: the actor writes directly while nothing waits
+/// for the socket, else a task on this arbiter writes what the actor queues,
+/// so the actor itself never waits on the socket.
+pub(super) struct Outbox<S = OwnedWriteHalf> {
+    /// Shared with the write task; the write side shuts down when the last
+    /// holder drops it.
+    socket: Arc<S>,
     tx: mpsc::UnboundedSender<Vec<Bytes>>,
-    /// Bytes queued for the write task and not yet written.
+    /// Bytes queued for the write task and not yet written. Only while it
+    /// is zero does the actor write directly (so nothing overtakes them).
     in_flight: Arc<AtomicUsize>,
     /// Set by the actor when it stopped draining players; the write task
     /// clears it and sends `WriterDrained` once below the low mark.
@@ -95,7 +128,7 @@ pub(super) struct Outbox {
     closing: Arc<Closing>,
 }
 
-impl Drop for Outbox {
+impl<S> Drop for Outbox<S> {
     fn drop(&mut self) {
         // The actor is gone: what is queued gets a short grace to reach the
         // peer, unless the peer already proved it does not read.
@@ -104,12 +137,29 @@ impl Drop for Outbox {
     }
 }
 
-impl Outbox {
-    /// Hands one flush (`bytes` long in all) to the write task, in order
-    /// after everything sent before.
-    pub(super) fn send(&mut self, segments: Vec<Bytes>, bytes: usize) {
-        if self.overflowed || segments.is_empty() {
+impl<S: SegmentSink> Outbox<S> {
+    /// Writes one flush (`bytes` long in all), in order after everything
+    /// sent before: straight to the socket if nothing is queued for the
+    /// write task and the socket takes it, else (what the socket did not
+    /// take) through the write task.
+    pub(super) fn send(&mut self, mut segments: Vec<Bytes>, mut bytes: usize) {
+        if self.overflowed || bytes == 0 {
             return;
+        }
+        if self.in_flight.load(Ordering::Acquire) == 0 {
+            let mut done = 0;
+            let mut taken = 0;
+            // A socket error other than `WouldBlock` is left to the write
+            // task, which meets it again and reports `WriteFailed`.
+            if let Ok(true) =
+                try_write_segments(&*self.socket, &mut segments, &mut done, &mut |n| {
+                    taken += n;
+                })
+            {
+                return;
+            }
+            segments.drain(..done);
+            bytes -= taken;
         }
         if self.in_flight.load(Ordering::Acquire) + bytes > self.limit {
             // The peer does not read: the stream is cut here and the
@@ -122,7 +172,9 @@ impl Outbox {
         // actor learns it from `WriteFailed`.
         let _ = self.tx.send(segments);
     }
+}
 
+impl<S> Outbox<S> {
     /// Whether output passed the unwritten-bytes limit (the connection must
     /// close).
     pub(super) fn overflowed(&self) -> bool {
@@ -151,9 +203,9 @@ impl Outbox {
 }
 
 /// Writes queued segments in order until the actor drops its sender or the
-/// socket fails, then shuts the socket down.
-pub(super) async fn write_loop(
-    mut socket: OwnedWriteHalf,
+/// socket fails; the write side shuts down when the socket is dropped.
+async fn write_loop<S: SegmentSink>(
+    socket: Arc<S>,
     mut rx: mpsc::UnboundedReceiver<Vec<Bytes>>,
     in_flight: Arc<AtomicUsize>,
     paused: Arc<AtomicBool>,
@@ -165,7 +217,7 @@ pub(super) async fn write_loop(
     let mut segments: Vec<Bytes> = Vec::new();
     while rx.recv_many(&mut flushes, WRITE_BATCH_FLUSHES).await > 0 {
         segments.extend(flushes.drain(..).flatten());
-        let written = write_all_vectored(&mut socket, &segments, |n| {
+        let written = write_all_segments(&*socket, &mut segments, |n| {
             let left = in_flight.fetch_sub(n, Ordering::AcqRel) - n;
             if left < WRITE_LOW_WATERMARK && paused.swap(false, Ordering::AcqRel) {
                 conn.do_send(WriterDrained);
@@ -182,47 +234,91 @@ pub(super) async fn write_loop(
             return;
         }
     }
-    let _ = socket.shutdown().await;
 }
 
-/// Writes every byte of `segments`, in order, with `write_vectored` (at most
-/// [`MAX_IOVECS`] segments per call), following partial writes across
-/// segment boundaries without copying; `written(n)` is told after each call.
+/// Writes every byte of `segments`, in order, with `writev` (at most
+/// [`MAX_IOVECS`] segments per call), waiting for the socket when it is
+/// full and following partial writes across segment boundaries without
+/// copying; `written(n)` is told after each call. The segments are consumed
+/// (a partly written one is advanced past what was written).
 ///
 /// # Errors
 ///
 /// The socket's error, or `WriteZero` when it accepts nothing.
-pub(super) async fn write_all_vectored<W: AsyncWrite + Unpin>(
-    socket: &mut W,
-    segments: &[Bytes],
+pub(super) async fn write_all_segments<S: SegmentSink>(
+    socket: &S,
+    segments: &mut [Bytes],
     mut written: impl FnMut(usize),
 ) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(segments.len().min(MAX_IOVECS));
-    let mut rest = segments;
-    while !rest.is_empty() {
-        slices.clear();
-        let mut taken = 0;
-        for segment in rest {
-            if slices.len() == MAX_IOVECS {
-                break;
-            }
-            taken += 1;
-            if !segment.is_empty() {
-                slices.push(IoSlice::new(segment));
-            }
-        }
-        rest = &rest[taken..];
-        let mut bufs = &mut slices[..];
-        while !bufs.is_empty() {
-            let n = socket.write_vectored(bufs).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            written(n);
-            IoSlice::advance_slices(&mut bufs, n);
-        }
+    let mut done = 0;
+    while !try_write_segments(socket, segments, &mut done, &mut written)? {
+        socket.writable().await?;
     }
     Ok(())
+}
+
+/// Writes what the socket takes now, without waiting, from
+/// `segments[*done..]`: `*done` moves past every segment written in full, a
+/// partly written one is advanced past what was written; `written(n)` is
+/// told after each call. `Ok(true)` once everything is written, `Ok(false)`
+/// when the socket would block.
+///
+/// # Errors
+///
+/// The socket's error, or `WriteZero` when it accepts nothing.
+fn try_write_segments<S: SegmentSink>(
+    socket: &S,
+    segments: &mut [Bytes],
+    done: &mut usize,
+    written: &mut impl FnMut(usize),
+) -> io::Result<bool> {
+    loop {
+        while segments.get(*done).is_some_and(Bytes::is_empty) {
+            *done += 1;
+        }
+        let Some(rest) = segments.get(*done..).filter(|r| !r.is_empty()) else {
+            return Ok(true);
+        };
+        let n = match writev_once(socket, rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        written(n);
+        let mut left = n;
+        while left > 0 {
+            let Some(segment) = segments.get_mut(*done) else {
+                break;
+            };
+            if segment.len() <= left {
+                left -= segment.len();
+                *done += 1;
+            } else {
+                segment.advance(left);
+                left = 0;
+            }
+        }
+    }
+}
+
+/// One `writev` of the first (at most [`MAX_IOVECS`]) non-empty segments of
+/// `rest`, gathered on the stack when they are few.
+fn writev_once<S: SegmentSink>(socket: &S, rest: &[Bytes]) -> io::Result<usize> {
+    let nonempty = rest.iter().filter(|s| !s.is_empty());
+    if rest.len() <= STACK_IOVECS {
+        let mut slices = [IoSlice::new(&[]); STACK_IOVECS];
+        let mut count = 0;
+        for (slot, segment) in slices.iter_mut().zip(nonempty) {
+            *slot = IoSlice::new(segment);
+            count += 1;
+        }
+        socket.try_write_vectored(&slices[..count])
+    } else {
+        let slices: Vec<IoSlice<'_>> = nonempty.take(MAX_IOVECS).map(|s| IoSlice::new(s)).collect();
+        socket.try_write_vectored(&slices)
+    }
 }
 
 /// The write task could not write: the peer is gone.
@@ -242,6 +338,7 @@ impl Outbox {
     pub(super) fn spawn(socket: OwnedWriteHalf, conn: Addr<ConnectionActor>, limit: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let outbox = Outbox {
+            socket: Arc::new(socket),
             tx,
             in_flight: Arc::default(),
             paused: Arc::default(),
@@ -250,7 +347,7 @@ impl Outbox {
             closing: Arc::default(),
         };
         let (in_flight, paused) = (outbox.in_flight.clone(), outbox.paused.clone());
-        let closing = outbox.closing.clone();
+        let (socket, closing) = (outbox.socket.clone(), outbox.closing.clone());
         actix_rt::spawn(async move {
             let mut since = None;
             tokio::select! {
@@ -285,75 +382,56 @@ impl Handler<WriterDrained> for ConnectionActor {
 
 #[cfg(test)]
 mod tests {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
+    use std::sync::Mutex;
 
     use super::*;
 
     /// A socket that takes at most `step` bytes per call, across slices, and
-    /// is not ready every other call.
+    /// would block every other call.
     struct Trickle {
-        got: Vec<u8>,
+        got: Mutex<Vec<u8>>,
         step: usize,
-        calls: usize,
-        vectored_calls: usize,
+        calls: AtomicUsize,
+        vectored_calls: AtomicUsize,
     }
 
     impl Trickle {
         fn new(step: usize) -> Self {
             Self {
-                got: Vec::new(),
+                got: Mutex::default(),
                 step,
-                calls: 0,
-                vectored_calls: 0,
+                calls: AtomicUsize::new(0),
+                vectored_calls: AtomicUsize::new(0),
             }
+        }
+
+        fn got(&self) -> Vec<u8> {
+            self.got.lock().unwrap().clone()
         }
     }
 
-    impl AsyncWrite for Trickle {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_vectored(cx, &[IoSlice::new(buf)])
-        }
-
-        fn poll_write_vectored(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            self.calls += 1;
-            if self.calls % 2 == 0 {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
+    impl SegmentSink for Trickle {
+        fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            if self.calls.fetch_add(1, Ordering::Relaxed) % 2 == 1 {
+                return Err(io::ErrorKind::WouldBlock.into());
             }
-            self.vectored_calls += 1;
+            self.vectored_calls.fetch_add(1, Ordering::Relaxed);
             let mut room = self.step;
             let mut n = 0;
             for buf in bufs {
                 let take = buf.len().min(room);
-                self.got.extend_from_slice(&buf[..take]);
+                self.got.lock().unwrap().extend_from_slice(&buf[..take]);
                 room -= take;
                 n += take;
                 if room == 0 {
                     break;
                 }
             }
-            Poll::Ready(Ok(n))
+            Ok(n)
         }
 
-        fn is_write_vectored(&self) -> bool {
-            true
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
+        async fn writable(&self) -> io::Result<()> {
+            Ok(())
         }
     }
 
@@ -374,54 +452,173 @@ mod tests {
             .block_on(f)
     }
 
+    /// An outbox over `socket` without a write task: the test plays the
+    /// task with [`drain_like_the_task`].
+    fn outbox(
+        socket: Arc<Trickle>,
+        limit: usize,
+    ) -> (Outbox<Trickle>, mpsc::UnboundedReceiver<Vec<Bytes>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let outbox = Outbox {
+            socket,
+            tx,
+            in_flight: Arc::default(),
+            paused: Arc::default(),
+            limit,
+            overflowed: false,
+            closing: Arc::default(),
+        };
+        (outbox, rx)
+    }
+
+    /// What the write task does with what was queued so far.
+    fn drain_like_the_task(outbox: &Outbox<Trickle>, rx: &mut mpsc::UnboundedReceiver<Vec<Bytes>>) {
+        let mut segments: Vec<Bytes> = Vec::new();
+        while let Ok(flush) = rx.try_recv() {
+            segments.extend(flush);
+        }
+        let in_flight = outbox.in_flight.clone();
+        run(write_all_segments(&*outbox.socket, &mut segments, |n| {
+            in_flight.fetch_sub(n, Ordering::AcqRel);
+        }))
+        .unwrap();
+    }
+
+    fn flush(i: u8) -> (Vec<Bytes>, usize) {
+        let segments: Vec<Bytes> = (0..5u8)
+            .map(|j| {
+                Bytes::from(vec![
+                    i.wrapping_mul(16).wrapping_add(j);
+                    usize::from(j % 4) * 3
+                ])
+            })
+            .collect();
+        let bytes = segments.iter().map(Bytes::len).sum();
+        (segments, bytes)
+    }
+
     #[test]
     fn a_socket_taking_a_few_bytes_at_a_time_still_gets_every_byte_in_order() {
         for step in [1, 3, 5, 64] {
-            let segments = segments();
-            let mut socket = Trickle::new(step);
+            let mut segments = segments();
+            let expected = concat(&segments);
+            let socket = Trickle::new(step);
             let mut reported = 0;
-            run(write_all_vectored(&mut socket, &segments, |n| {
+            run(write_all_segments(&socket, &mut segments, |n| {
                 reported += n
             }))
             .unwrap();
-            assert_eq!(socket.got, concat(&segments), "step {step}");
-            assert_eq!(reported, socket.got.len(), "step {step}");
+            assert_eq!(socket.got(), expected, "step {step}");
+            assert_eq!(reported, expected.len(), "step {step}");
         }
     }
 
     #[test]
     fn segments_go_out_in_one_call_when_the_socket_takes_them_all() {
-        let segments = segments();
-        let mut socket = Trickle::new(usize::MAX);
-        run(write_all_vectored(&mut socket, &segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls, 1);
-        assert_eq!(socket.got, concat(&segments));
+        let mut segments = segments();
+        let expected = concat(&segments);
+        let socket = Trickle::new(usize::MAX);
+        run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 1);
+        assert_eq!(socket.got(), expected);
     }
 
     #[test]
     fn more_segments_than_iov_max_take_one_call_per_iov_max() {
-        let segments: Vec<Bytes> = (0..MAX_IOVECS * 2 + 5)
+        let mut segments: Vec<Bytes> = (0..MAX_IOVECS * 2 + 5)
             .map(|i| Bytes::from(vec![(i % 251) as u8; 3]))
             .collect();
-        let mut socket = Trickle::new(usize::MAX);
-        run(write_all_vectored(&mut socket, &segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls, 3);
-        assert_eq!(socket.got, concat(&segments));
+        let expected = concat(&segments);
+        let socket = Trickle::new(usize::MAX);
+        run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 3);
+        assert_eq!(socket.got(), expected);
     }
 
     #[test]
     fn only_empty_segments_write_nothing_and_succeed() {
-        let segments = vec![Bytes::new(), Bytes::new()];
-        let mut socket = Trickle::new(4);
-        run(write_all_vectored(&mut socket, &segments, |_| {})).unwrap();
-        assert_eq!(socket.vectored_calls, 0);
+        let mut segments = vec![Bytes::new(), Bytes::new()];
+        let socket = Trickle::new(4);
+        run(write_all_segments(&socket, &mut segments, |_| {})).unwrap();
+        assert_eq!(socket.vectored_calls.load(Ordering::Relaxed), 0);
     }
 
     #[test]
     fn a_socket_that_accepts_nothing_is_a_write_zero_error() {
-        let segments = vec![Bytes::from_static(b"abc")];
-        let mut socket = Trickle::new(0);
-        let err = run(write_all_vectored(&mut socket, &segments, |_| {})).unwrap_err();
+        let mut segments = vec![Bytes::from_static(b"abc")];
+        let socket = Trickle::new(0);
+        let err = run(write_all_segments(&socket, &mut segments, |_| {})).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+    }
+
+    #[test]
+    fn a_flush_the_socket_takes_at_once_is_written_directly_without_the_task() {
+        let socket = Arc::new(Trickle::new(usize::MAX));
+        let (mut outbox, mut rx) = outbox(socket.clone(), 1 << 20);
+        let (segments, bytes) = flush(1);
+        let expected = concat(&segments);
+        outbox.send(segments, bytes);
+        assert!(rx.try_recv().is_err(), "nothing was handed to the task");
+        assert_eq!(outbox.in_flight.load(Ordering::Acquire), 0);
+        assert_eq!(socket.got(), expected);
+    }
+
+    #[test]
+    fn partial_direct_writes_followed_by_the_task_deliver_every_byte_in_order() {
+        for step in [1, 2, 5, 7, 13, 64] {
+            let socket = Arc::new(Trickle::new(step));
+            let (mut outbox, mut rx) = outbox(socket.clone(), 1 << 20);
+            let mut expected = Vec::new();
+            for i in 0..12u8 {
+                let (segments, bytes) = flush(i);
+                expected.extend(concat(&segments));
+                outbox.send(segments, bytes);
+                // The task runs now and then, not after every flush.
+                if i % 3 == 2 {
+                    drain_like_the_task(&outbox, &mut rx);
+                    assert_eq!(outbox.in_flight.load(Ordering::Acquire), 0, "step {step}");
+                }
+            }
+            drain_like_the_task(&outbox, &mut rx);
+            assert_eq!(socket.got(), expected, "step {step}");
+            assert_eq!(outbox.in_flight.load(Ordering::Acquire), 0, "step {step}");
+            assert!(!outbox.overflowed());
+        }
+    }
+
+    #[test]
+    fn while_the_task_holds_bytes_a_flush_queues_behind_them_instead_of_writing() {
+        let socket = Arc::new(Trickle::new(4));
+        let (mut outbox, mut rx) = outbox(socket.clone(), 1 << 20);
+        outbox.send(vec![Bytes::from_static(b"0123456789")], 10);
+        let direct = socket.got().len();
+        assert!(direct < 10, "the socket took part of the first flush");
+        let queued = outbox.in_flight.load(Ordering::Acquire);
+        assert_eq!(queued, 10 - direct, "the rest waits for the task");
+        outbox.send(vec![Bytes::from_static(b"abc")], 3);
+        assert_eq!(
+            socket.got().len(),
+            direct,
+            "the second flush did not overtake"
+        );
+        assert_eq!(outbox.in_flight.load(Ordering::Acquire), queued + 3);
+        drain_like_the_task(&outbox, &mut rx);
+        assert_eq!(socket.got(), b"0123456789abc");
+    }
+
+    #[test]
+    fn what_the_socket_does_not_take_counts_against_the_unwritten_limit() {
+        let socket = Arc::new(Trickle::new(4));
+        let (mut outbox, _rx) = outbox(socket.clone(), 8);
+        // 4 bytes go out directly; 12 wait (over the limit of 8).
+        outbox.send(vec![Bytes::from(vec![1u8; 16])], 16);
+        assert!(outbox.overflowed());
+        assert_eq!(outbox.in_flight.load(Ordering::Acquire), 0);
+        outbox.send(vec![Bytes::from_static(b"late")], 4);
+        assert_eq!(
+            socket.got().len(),
+            4,
+            "nothing is written after an overflow"
+        );
     }
 }

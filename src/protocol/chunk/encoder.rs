@@ -12,8 +12,6 @@
 //! repeated on every continuation chunk (spec §5.3.1.3; Flash, FMS and ffmpeg
 //! expect it there).
 
-use std::collections::HashMap;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::header::{write_basic_header, MAX_CHUNK_HEADER_LEN};
@@ -54,7 +52,10 @@ struct Layout {
 #[derive(Debug)]
 pub struct ChunkEncoder {
     chunk_size: u32,
-    streams: HashMap<u32, StreamState>,
+    /// The last header per chunk stream id, searched linearly: a sender uses
+    /// a handful of chunk streams (the server five), so this beats hashing
+    /// on every message.
+    streams: Vec<(u32, StreamState)>,
     bytes_written: u64,
 }
 
@@ -69,7 +70,7 @@ impl ChunkEncoder {
     pub fn new() -> Self {
         Self {
             chunk_size: DEFAULT_CHUNK_SIZE,
-            streams: HashMap::new(),
+            streams: Vec::new(),
             bytes_written: 0,
         }
     }
@@ -193,7 +194,11 @@ impl ChunkEncoder {
             Ok(l) if l <= MAX_MESSAGE_LEN => l,
             _ => return Err(ChunkError::PayloadTooLong { length: len }),
         };
-        let (fmt, field) = match self.streams.get(&header.csid) {
+        let slot = self
+            .streams
+            .iter()
+            .position(|(csid, _)| *csid == header.csid);
+        let (fmt, field) = match slot.map(|i| &self.streams[i].1) {
             Some(p) if p.stream_id == header.stream_id && header.timestamp >= p.timestamp => {
                 let delta = header.timestamp - p.timestamp;
                 if p.length != length || p.type_id != header.type_id {
@@ -234,16 +239,17 @@ impl ChunkEncoder {
         }
         let continuation_len = MAX_CONTINUATION_HEADER_LEN - w.len();
 
-        self.streams.insert(
-            header.csid,
-            StreamState {
-                timestamp: header.timestamp,
-                delta: field,
-                length,
-                type_id: header.type_id,
-                stream_id: header.stream_id,
-            },
-        );
+        let state = StreamState {
+            timestamp: header.timestamp,
+            delta: field,
+            length,
+            type_id: header.type_id,
+            stream_id: header.stream_id,
+        };
+        match slot {
+            Some(i) => self.streams[i].1 = state,
+            None => self.streams.push((header.csid, state)),
+        }
         let chunk_size = usize::try_from(self.chunk_size).unwrap_or(usize::MAX);
         self.bytes_written +=
             (first_len + (chunk_count(len, chunk_size) - 1) * continuation_len + len) as u64;
