@@ -13,8 +13,9 @@
 #   --join-rate R         players joining per second (default 1000)
 #   --bitrate-kbps K      synthetic stream bitrate (default 1000)
 #   --modes "M ..."       Ferrocast write modes: throughput (write_coalesce_ms
-#                         = --coalesce-ms) and/or low-latency (0)
-#                         (default "throughput low-latency")
+#                         = --coalesce-ms), low-latency (0), low-latency-nagle
+#                         (0, and tcp_nodelay = false as nginx-rtmp leaves
+#                         its sockets) (default "throughput low-latency")
 #   --coalesce-ms MS      the throughput mode's window (default 350)
 #   --server-core C       core for the servers (default 0)
 #   --tool-core C         core for the load tool (default 1)
@@ -127,10 +128,10 @@ EOF
 }
 
 start_ferrocast() {
-    local port=$1 window=$2
+    local port=$1 window=$2 nodelay=$3
     local http
     http=$(free_port)
-    FERROCAST__RTMP__WRITE_COALESCE_MS="$window" RUST_LOG=warn \
+    FERROCAST__RTMP__WRITE_COALESCE_MS="$window" FERROCAST__RTMP__TCP_NODELAY="$nodelay" RUST_LOG=warn \
         taskset -c "$server_core" "$ferrocast" serve \
         --rtmp "127.0.0.1:$port" --http "127.0.0.1:$http" --data-dir "$work/data" &
     server_pid=$!
@@ -157,13 +158,15 @@ for n in $players; do
     echo "{\"server\":\"nginx-rtmp\",\"mode\":\"-\",\"n\":$n,\"report\":$line}" >> "$results"
 
     for mode in $modes; do
+        nodelay=true
         case "$mode" in
             throughput) window=$coalesce_ms ;;
             low-latency) window=0 ;;
+            low-latency-nagle) window=0; nodelay=false ;;
             *) echo "bench-vs-nginx: unknown mode $mode" >&2; exit 2 ;;
         esac
         port=$(free_port)
-        start_ferrocast "$port" "$window"
+        start_ferrocast "$port" "$window" "$nodelay"
         line=$(run_tool "$port" "$n" --metrics-url "$metrics_url") || line='{}'
         stop_server
         echo "{\"server\":\"ferrocast\",\"mode\":\"$mode\",\"n\":$n,\"report\":$line}" >> "$results"

@@ -310,6 +310,7 @@ fn timing(settings: &Settings) -> ConnectionTiming {
         idle_timeout: ms(settings.rtmp.idle_timeout_ms),
         max_unwritten_bytes: settings.rtmp.max_unwritten_bytes,
         write_coalesce: Duration::from_millis(settings.rtmp.write_coalesce_ms),
+        tcp_nodelay: settings.rtmp.tcp_nodelay,
     }
 }
 

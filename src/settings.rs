@@ -647,6 +647,18 @@ mod tests {
     }
 
     #[test]
+    fn tcp_nodelay_is_on_unless_turned_off() {
+        assert!(Settings::default().rtmp.tcp_nodelay);
+        let s = Settings::load_from(
+            None,
+            env(&[("FERROCAST__RTMP__TCP_NODELAY", "false")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!s.rtmp.tcp_nodelay);
+    }
+
+    #[test]
     fn applications_come_from_the_file_as_a_list() {
         let (_dir, path) = write_toml("[rtmp]\napplications = [\"live\", \"vod\"]\n");
         let s = Settings::load_from(Some(&path), HashMap::new(), &Overrides::default()).unwrap();

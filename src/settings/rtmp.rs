@@ -45,6 +45,17 @@ pub struct RtmpSettings {
     /// `docs/fanout.md`, "Write coalescing".
     #[serde(default)]
     pub write_coalesce_ms: u64,
+    /// Set `TCP_NODELAY` on accepted sockets (the default): every write
+    /// leaves at once. `false` lets the kernel merge small writes (Nagle's
+    /// algorithm, as nginx-rtmp leaves it): fewer packets and less CPU in
+    /// low-latency fan-out, but a small reply may wait for the peer's
+    /// delayed ACK (up to ~40 ms on Linux). docs/BENCHMARKS.md measures both.
+    #[serde(default = "nodelay_default")]
+    pub tcp_nodelay: bool,
+}
+
+fn nodelay_default() -> bool {
+    true
 }
 
 impl Default for RtmpSettings {
@@ -57,6 +68,7 @@ impl Default for RtmpSettings {
             max_unwritten_bytes: 64 * 1024 * 1024,
             applications: Vec::new(),
             write_coalesce_ms: 0,
+            tcp_nodelay: true,
         }
     }
 }

@@ -119,7 +119,7 @@ impl ConnectionActor {
         socket: tokio::net::TcpStream,
         deps: Arc<ConnectionDeps>,
     ) -> Addr<Self> {
-        let _ = socket.set_nodelay(true);
+        let _ = socket.set_nodelay(deps.timing.tcp_nodelay);
         let (read, write) = socket.into_split();
         let calls = calls::CallState::new(&deps.calls);
         let drainer = playback::Drainer::new(deps.timing.write_coalesce);

@@ -22,6 +22,8 @@ pub struct ConnectionTiming {
     /// Write-coalescing window for media (`[rtmp] write_coalesce_ms`): zero
     /// writes frames as they arrive.
     pub write_coalesce: Duration,
+    /// `TCP_NODELAY` on the socket (`[rtmp] tcp_nodelay`).
+    pub tcp_nodelay: bool,
 }
 
 /// How often the timers above are checked.
