@@ -125,7 +125,7 @@ impl ConnectionActor {
         let drainer = playback::Drainer::new(deps.timing.write_coalesce);
         ConnectionActor::create(move |ctx| {
             ctx.add_stream(reader::SocketReader::new(read));
-            let outbox = Outbox::spawn(write, ctx.address(), deps.timing.max_unwritten_bytes);
+            let outbox = Outbox::new(write, ctx.address(), deps.timing.max_unwritten_bytes);
             ConnectionActor {
                 id,
                 peer,

@@ -107,12 +107,18 @@ impl SegmentSink for OwnedWriteHalf {
 
 /// The socket's write side: the actor writes directly while nothing waits
 /// for the socket, else a task on this arbiter writes what the actor queues,
-/// so the actor itself never waits on the socket.
+/// so the actor itself never waits on the socket. The task (and its queue)
+/// start at the first write the socket does not take at once: a connection
+/// that never fills its socket, such as an idle one, never has one.
 pub(super) struct Outbox<S = OwnedWriteHalf> {
     /// Shared with the write task; the write side shuts down when the last
     /// holder drops it.
     socket: Arc<S>,
-    tx: mpsc::UnboundedSender<Vec<Bytes>>,
+    /// The write task's queue, once the task runs.
+    tx: Option<mpsc::UnboundedSender<Vec<Bytes>>>,
+    /// The connection the write task reports to; taken when the task starts
+    /// (`None` in tests, which play the task themselves).
+    conn: Option<Addr<ConnectionActor>>,
     /// Bytes queued for the write task and not yet written. Only while it
     /// is zero does the actor write directly (so nothing overtakes them).
     in_flight: Arc<AtomicUsize>,
@@ -137,7 +143,7 @@ impl<S> Drop for Outbox<S> {
     }
 }
 
-impl<S: SegmentSink> Outbox<S> {
+impl<S: SegmentSink + 'static> Outbox<S> {
     /// Writes one flush (`bytes` long in all), in order after everything
     /// sent before: straight to the socket if nothing is queued for the
     /// write task and the socket takes it, else (what the socket did not
@@ -170,7 +176,31 @@ impl<S: SegmentSink> Outbox<S> {
         self.in_flight.fetch_add(bytes, Ordering::AcqRel);
         // A closed channel means the write task ended (socket error): the
         // actor learns it from `WriteFailed`.
-        let _ = self.tx.send(segments);
+        if let Some(tx) = self.task() {
+            let _ = tx.send(segments);
+        }
+    }
+
+    /// The write task's queue, starting the task on this arbiter the first
+    /// time.
+    fn task(&mut self) -> Option<&mpsc::UnboundedSender<Vec<Bytes>>> {
+        if self.tx.is_none() {
+            let conn = self.conn.take()?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (in_flight, paused) = (self.in_flight.clone(), self.paused.clone());
+            let (socket, closing) = (self.socket.clone(), self.closing.clone());
+            actix_rt::spawn(async move {
+                let mut since = None;
+                tokio::select! {
+                    () = write_loop(socket, rx, in_flight, paused, conn) => {}
+                    () = closing.expired(&mut since) => {
+                        debug!("write task stopped: the connection closed and the peer does not read");
+                    }
+                }
+            });
+            self.tx = Some(tx);
+        }
+        self.tx.as_ref()
     }
 }
 
@@ -334,30 +364,19 @@ struct WriteFailed {
 struct WriterDrained;
 
 impl Outbox {
-    /// A new outbox and its write task, spawned on the current arbiter.
-    pub(super) fn spawn(socket: OwnedWriteHalf, conn: Addr<ConnectionActor>, limit: usize) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let outbox = Outbox {
+    /// A new outbox for `conn`'s socket; its write task starts on the
+    /// current arbiter when first needed.
+    pub(super) fn new(socket: OwnedWriteHalf, conn: Addr<ConnectionActor>, limit: usize) -> Self {
+        Outbox {
             socket: Arc::new(socket),
-            tx,
+            tx: None,
+            conn: Some(conn),
             in_flight: Arc::default(),
             paused: Arc::default(),
             limit,
             overflowed: false,
             closing: Arc::default(),
-        };
-        let (in_flight, paused) = (outbox.in_flight.clone(), outbox.paused.clone());
-        let (socket, closing) = (outbox.socket.clone(), outbox.closing.clone());
-        actix_rt::spawn(async move {
-            let mut since = None;
-            tokio::select! {
-                () = write_loop(socket, rx, in_flight, paused, conn) => {}
-                () = closing.expired(&mut since) => {
-                    debug!("write task stopped: the connection closed and the peer does not read");
-                }
-            }
-        });
-        outbox
+        }
     }
 }
 
@@ -461,7 +480,8 @@ mod tests {
         let (tx, rx) = mpsc::unbounded_channel();
         let outbox = Outbox {
             socket,
-            tx,
+            tx: Some(tx),
+            conn: None,
             in_flight: Arc::default(),
             paused: Arc::default(),
             limit,
