@@ -6,79 +6,17 @@ mod common;
 
 use std::time::Duration;
 
-use common::media::{
-    assert_same_payloads as assert_same, ffmpeg_player, payloads, read_flv, rtmpdump_player,
-};
 use common::node::Node;
 use common::process::{make_test_flv, TempDir};
 use common::raw_client::{Seen, Watcher};
-use ferrocast::protocol::flv::FlvTagType;
-
-const PEER_LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn players_get_every_packet_byte_for_byte_through_a_200_ms_window() {
     let node = Node::start_with_env(&[("FERROCAST__RTMP__WRITE_COALESCE_MS", "200")]);
-    let dir = TempDir::new("coalesce-all");
-    let source = dir.0.join("source.flv");
-    make_test_flv(&source, 3, 25);
-    let url = node.url("live/cam");
-
-    let outs = [
-        dir.0.join("p1.flv"),
-        dir.0.join("p2.flv"),
-        dir.0.join("p3.flv"),
-    ];
-    let players = [
-        ffmpeg_player(&url, &outs[0]),
-        ffmpeg_player(&url, &outs[1]),
-        rtmpdump_player(&url, &outs[2]),
-    ];
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while node.log().matches("playing").count() < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "three players did not start:\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
-    let (status, output) = common::media::ffmpeg_publisher(&url, &source).finish(PEER_LIMIT);
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "publisher failed: {output}\n{}",
-        node.log()
-    );
-    for (i, player) in players.into_iter().enumerate() {
-        let (status, output) = player.finish(PEER_LIMIT);
-        assert!(
-            status.is_some(),
-            "player {i} did not stop after the publisher left: {output}"
-        );
-    }
-
     // The same comparison as without a window (server_live.rs): every
     // packet of the source, in order, including the last window's worth
     // that was still queued when the publisher left.
-    let tags = read_flv(&source);
-    for (i, out) in outs.iter().enumerate() {
-        let got = read_flv(out);
-        // librtmp (rtmpdump) drops video payloads of <= 5 bytes and audio of
-        // <= 1 byte when writing its file; ffmpeg keeps everything.
-        let (min_video, min_audio) = if i == 2 { (5, 1) } else { (0, 0) };
-        let what = |k: &str| format!("player {i} {k}");
-        assert_same(
-            &payloads(&got, FlvTagType::Video, min_video),
-            &payloads(&tags, FlvTagType::Video, min_video),
-            &what("video"),
-        );
-        assert_same(
-            &payloads(&got, FlvTagType::Audio, min_audio),
-            &payloads(&tags, FlvTagType::Audio, min_audio),
-            &what("audio"),
-        );
-    }
+    common::media::three_players_get_the_source_byte_for_byte(&node, "coalesce-all");
 }
 
 #[test]

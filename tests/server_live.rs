@@ -20,63 +20,7 @@ const PEER_LIMIT: Duration = Duration::from_secs(60);
 #[test]
 fn players_waiting_before_the_publish_receive_every_packet_byte_for_byte() {
     let node = Node::start();
-    let dir = TempDir::new("live-all");
-    let source = dir.0.join("source.flv");
-    make_test_flv(&source, 3, 25);
-    let url = node.url("live/cam");
-
-    let outs = [
-        dir.0.join("p1.flv"),
-        dir.0.join("p2.flv"),
-        dir.0.join("p3.flv"),
-    ];
-    let players = [
-        ffmpeg_player(&url, &outs[0]),
-        ffmpeg_player(&url, &outs[1]),
-        rtmpdump_player(&url, &outs[2]),
-    ];
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while node.log().matches("playing").count() < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "three players did not start:\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
-    let (status, output) = common::media::ffmpeg_publisher(&url, &source).finish(PEER_LIMIT);
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "publisher failed: {output}\n{}",
-        node.log()
-    );
-    for (i, player) in players.into_iter().enumerate() {
-        let (status, output) = player.finish(PEER_LIMIT);
-        assert!(
-            status.is_some(),
-            "player {i} did not stop after the publisher left: {output}"
-        );
-    }
-
-    let tags = read_flv(&source);
-    for (i, out) in outs.iter().enumerate() {
-        let got = read_flv(out);
-        // librtmp (rtmpdump) drops video payloads of <= 5 bytes and audio of
-        // <= 1 byte when writing its file; ffmpeg keeps everything.
-        let (min_video, min_audio) = if i == 2 { (5, 1) } else { (0, 0) };
-        let what = |k: &str| format!("player {i} {k}");
-        assert_same(
-            &payloads(&got, FlvTagType::Video, min_video),
-            &payloads(&tags, FlvTagType::Video, min_video),
-            &what("video"),
-        );
-        assert_same(
-            &payloads(&got, FlvTagType::Audio, min_audio),
-            &payloads(&tags, FlvTagType::Audio, min_audio),
-            &what("audio"),
-        );
-    }
+    common::media::three_players_get_the_source_byte_for_byte(&node, "live-all");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::figures::{ms, seconds};
-use super::player::{self, After, Plan, Progress, Target};
+use super::player::{self, After, Plan, Progress};
 use super::session::Goal;
 use super::{BenchError, ConnectArgs, Report, Samples};
 
@@ -29,7 +29,7 @@ pub(super) async fn run(args: ConnectArgs) -> Result<Report, BenchError> {
     }
     let duration = seconds("duration", args.duration)?;
     let plan = Arc::new(Plan {
-        target: Target::parse(&args.url)?,
+        target: player::target(&args.url)?,
         goal: Goal::Play(args.stream.clone()),
         after: After::Return,
         digest: args.digest_handshake,

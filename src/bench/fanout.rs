@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::figures::{percentile, rate, seconds, Fleet};
-use super::player::{self, After, Plan, Progress, Target};
+use super::player::{self, After, Plan, Progress};
 use super::procstat::{self, fetch_counters, CpuMark, Pid};
 use super::publisher::{FlvLoop, Publisher, Source};
 use super::session::Goal;
@@ -54,7 +54,7 @@ pub(super) async fn run(args: FanoutArgs) -> Result<Report, BenchError> {
     } else {
         seconds("settle", args.settle)?
     };
-    let target = Target::parse(&args.url)?;
+    let target = player::target(&args.url)?;
     let publish_url = args.publish_url.clone().unwrap_or_else(|| args.url.clone());
     let source = match &args.flv {
         Some(path) => Source::Flv(FlvLoop::read(path)?),

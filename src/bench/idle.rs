@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::figures::{rate, seconds, Fleet};
-use super::player::{self, After, Plan, Progress, Target};
+use super::player::{self, After, Plan, Progress};
 use super::procstat::{rss_bytes, Pid};
 use super::session::Goal;
 use super::{BenchError, IdleArgs, Report};
@@ -33,7 +33,7 @@ pub(super) async fn run(args: IdleArgs) -> Result<Report, BenchError> {
     let hold = seconds("hold", args.hold)?;
     let setup_timeout = seconds("setup-timeout", args.setup_timeout)?;
     let plan = Arc::new(Plan {
-        target: Target::parse(&args.url)?,
+        target: player::target(&args.url)?,
         goal: Goal::Connect,
         after: After::Hold,
         digest: false,

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::client::RtmpUrl;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,48 +39,15 @@ thread_local! {
 }
 
 /// Where connections go: from `rtmp://host[:port]/app[/room…]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Target {
-    /// `host:port`.
-    pub(super) address: String,
-    /// The whole path (`app/room`).
-    pub(super) app: String,
-    /// The URL as `tcUrl`.
-    pub(super) tc_url: String,
-}
+pub(super) type Target = RtmpUrl;
 
-impl Target {
-    /// Parses an `rtmp://` URL (port 1935 by default).
-    ///
-    /// # Errors
-    ///
-    /// [`BenchError::Args`] for anything else.
-    pub(super) fn parse(url: &str) -> Result<Self, BenchError> {
-        let invalid = |why: &str| BenchError::Args(format!("{url}: {why}"));
-        let rest = url
-            .strip_prefix("rtmp://")
-            .ok_or_else(|| invalid("the scheme must be rtmp://"))?;
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if authority.is_empty() {
-            return Err(invalid("no host"));
-        }
-        let address = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && !port.contains(']') => {
-                port.parse::<u16>().map_err(|_| invalid("bad port"))?;
-                authority.to_owned()
-            }
-            _ => format!("{authority}:1935"),
-        };
-        let app = path.trim_matches('/');
-        if app.is_empty() {
-            return Err(invalid("no application name"));
-        }
-        Ok(Self {
-            address,
-            app: app.to_owned(),
-            tc_url: url.trim_end_matches('/').to_owned(),
-        })
-    }
+/// Parses a scenario's `--url`.
+///
+/// # Errors
+///
+/// [`BenchError::Args`] with the client library's reason.
+pub(super) fn target(url: &str) -> Result<Target, BenchError> {
+    RtmpUrl::parse(url).map_err(|e| BenchError::Args(e.to_string()))
 }
 
 /// What a connection does once its goal is reached.
@@ -437,16 +405,16 @@ mod tests {
 
     #[test]
     fn a_url_gives_address_app_and_tc_url() {
-        let t = Target::parse("rtmp://127.0.0.1:19350/live/room/").unwrap();
+        let t = target("rtmp://127.0.0.1:19350/live/room/").unwrap();
         assert_eq!(t.address, "127.0.0.1:19350");
         assert_eq!(t.app, "live/room");
         assert_eq!(t.tc_url, "rtmp://127.0.0.1:19350/live/room");
         assert_eq!(
-            Target::parse("rtmp://example.org/live").unwrap().address,
+            target("rtmp://example.org/live").unwrap().address,
             "example.org:1935"
         );
-        assert!(Target::parse("http://x/live").is_err());
-        assert!(Target::parse("rtmp://x:99999/live").is_err());
-        assert!(Target::parse("rtmp://x/").is_err());
+        assert!(target("http://x/live").is_err());
+        assert!(target("rtmp://x:99999/live").is_err());
+        assert!(target("rtmp://x/").is_err());
     }
 }

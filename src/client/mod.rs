@@ -71,13 +71,12 @@ pub use error::ClientError;
 pub use events::{CallReply, Event, Events};
 pub use options::{ConnectInfo, ConnectOptions};
 pub use shared_object::RemoteSharedObject;
-pub use url::DEFAULT_RTMP_PORT;
+pub use url::{RtmpUrl, DEFAULT_RTMP_PORT};
 
 pub use crate::protocol::client::{SharedObjectReplica, SoEvent};
 pub use crate::protocol::session::{MediaKind, ObjectEncoding};
 
 use self::task::{Driver, Reply, Request, Shared};
-use self::url::RtmpUrl;
 use crate::protocol::amf::AmfValue;
 use crate::protocol::chunk::MAX_MESSAGE_LEN;
 use crate::protocol::client::{ClientSession, ClientSessionConfig, ConnectRequest};

@@ -5,20 +5,25 @@ use super::error::ClientError;
 /// Default RTMP port.
 pub const DEFAULT_RTMP_PORT: u16 = 1935;
 
-/// The parts of an RTMP URL the client needs.
+/// The parts of an RTMP URL a client needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct RtmpUrl {
+pub struct RtmpUrl {
     /// `host:port`, for the TCP connection.
-    pub(super) address: String,
+    pub address: String,
     /// Everything after the host: the application and room path (`app` in
     /// `connect`).
-    pub(super) app: String,
-    /// The URL as given (`tcUrl`).
-    pub(super) tc_url: String,
+    pub app: String,
+    /// The URL as given, without a trailing `/` (`tcUrl`).
+    pub tc_url: String,
 }
 
 impl RtmpUrl {
-    pub(super) fn parse(url: &str) -> Result<Self, ClientError> {
+    /// Parses `rtmp://host[:port]/app[/room…]` (port 1935 by default).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidUrl`] with the reason.
+    pub fn parse(url: &str) -> Result<Self, ClientError> {
         let invalid = |reason| ClientError::InvalidUrl {
             url: url.to_owned(),
             reason,
