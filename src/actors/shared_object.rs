@@ -214,6 +214,15 @@ impl SharedObjectActor {
         self.queue_sync(conn_id, Some(version));
     }
 
+    /// Queues a catch-up (or full resync) for every subscriber, after the
+    /// state was reloaded.
+    fn resync_subscribers(&mut self) {
+        let ids: Vec<u64> = self.subscribers.keys().copied().collect();
+        for id in ids {
+            self.queue_sync(id, None);
+        }
+    }
+
     /// Queues a sync for one subscriber: the Use answer (`use_version`
     /// given) or a catch-up from what it last got.
     fn queue_sync(&mut self, conn_id: u64, use_version: Option<u32>) {

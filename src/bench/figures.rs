@@ -46,9 +46,7 @@ pub(super) fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
         return None;
     }
     values.sort_by(f64::total_cmp);
-    let n = values.len();
-    let rank = ((p.clamp(0.0, 100.0) / 100.0) * n as f64).ceil() as usize;
-    Some(values[rank.clamp(1, n) - 1])
+    Some(values[super::stats::nearest_rank(values.len(), p)])
 }
 
 /// Microseconds as milliseconds.

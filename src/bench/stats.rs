@@ -55,9 +55,7 @@ impl Samples {
             self.micros.sort_unstable();
             self.sorted = true;
         }
-        let n = self.micros.len();
-        let rank = ((p.clamp(0.0, 100.0) / 100.0) * n as f64).ceil() as usize;
-        Some(self.micros[rank.clamp(1, n) - 1])
+        Some(self.micros[nearest_rank(self.micros.len(), p)])
     }
 
     /// The largest sample in microseconds.
@@ -72,6 +70,13 @@ impl Samples {
         }
         Some(self.micros.iter().map(|&m| m as f64).sum::<f64>() / self.micros.len() as f64)
     }
+}
+
+/// The index of the `p`-th percentile (0.0..=100.0) of `n > 0` sorted
+/// values, by the nearest-rank method.
+pub(super) fn nearest_rank(n: usize, p: f64) -> usize {
+    let rank = ((p.clamp(0.0, 100.0) / 100.0) * n as f64).ceil() as usize;
+    rank.clamp(1, n) - 1
 }
 
 #[cfg(test)]

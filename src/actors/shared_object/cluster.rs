@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
-use bytestring::ByteString;
 use tracing::warn;
 
 mod peek;
+mod remote;
 mod submit;
 
 use submit::Submission;
@@ -36,8 +36,7 @@ use submit::Submission;
 use super::channels::SoChannels;
 use super::queue::{Entry, EntryKind};
 use super::{AdminReply, SharedObjectActor};
-use crate::cluster::amf_args::decode_args;
-use crate::cluster::envelope::{ObjectKey, SlotChange as WireChange};
+use crate::cluster::envelope::ObjectKey;
 use crate::cluster::node::ClusterNode;
 use crate::cluster::ClusterEvent;
 use crate::protocol::shared_object::SharedObjectEvent;
@@ -258,10 +257,7 @@ impl SharedObjectActor {
         self.state = Some(state);
         if reload {
             self.metrics.so_resyncs.add(1);
-            let ids: Vec<u64> = self.subscribers.keys().copied().collect();
-            for id in ids {
-                self.queue_sync(id, None);
-            }
+            self.resync_subscribers();
         }
         self.publish_info();
         while let Some(input) = self.inbox.pop_front() {
@@ -333,86 +329,6 @@ impl SharedObjectActor {
                 }
             })
             .spawn(ctx);
-    }
-
-    /// Queues an event from another node (or the op log) in the order.
-    fn remote_event(&mut self, event: ClusterEvent, _ctx: &mut Context<Self>) {
-        let limits = self
-            .cluster
-            .as_ref()
-            .map(|r| r.link.node.amf_limits())
-            .unwrap_or_default();
-        let (version, bumps, item) = match event {
-            ClusterEvent::SharedObjectDelta {
-                version, changes, ..
-            } => {
-                let mut slot_changes = Vec::with_capacity(changes.len());
-                let mut events = Vec::with_capacity(changes.len());
-                for WireChange { slot, value } in changes {
-                    let name = ByteString::from(slot);
-                    match value {
-                        Some(encoded) => match codec::decode(encoded.clone()) {
-                            Ok(value) => {
-                                events.push(SharedObjectEvent::Change(vec![(
-                                    name.clone(),
-                                    value.clone(),
-                                )]));
-                                slot_changes.push(SlotChange::Set(name, Slot { value, encoded }));
-                            }
-                            Err(error) => {
-                                warn!(so = %self.key.name, %error, "undecodable slot value from the cluster");
-                            }
-                        },
-                        None => {
-                            events.push(SharedObjectEvent::Remove(vec![name.clone()]));
-                            slot_changes.push(SlotChange::Remove(name));
-                        }
-                    }
-                }
-                (
-                    version,
-                    true,
-                    Pending::Remote {
-                        changes: slot_changes,
-                        events,
-                    },
-                )
-            }
-            ClusterEvent::SharedObjectClear { version, .. } => (
-                version,
-                true,
-                Pending::Remote {
-                    changes: vec![SlotChange::Clear],
-                    events: vec![SharedObjectEvent::Clear],
-                },
-            ),
-            ClusterEvent::SharedObjectSend {
-                version,
-                handler,
-                args,
-                ..
-            } => match decode_args(args, limits) {
-                Ok(args) => (
-                    version,
-                    false,
-                    Pending::Remote {
-                        changes: Vec::new(),
-                        events: vec![SharedObjectEvent::SendMessage {
-                            method: handler.into(),
-                            args,
-                        }],
-                    },
-                ),
-                Err(error) => {
-                    warn!(so = %self.key.name, %error, "undecodable SharedObject.send from the cluster");
-                    return;
-                }
-            },
-            _ => return,
-        };
-        if let Some(replica) = self.cluster.as_mut() {
-            replica.push(version, bumps, item);
-        }
     }
 
     /// Applies pending items in version order; schedules a catch-up when a

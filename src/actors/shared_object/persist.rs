@@ -81,10 +81,7 @@ impl SharedObjectActor {
                     }
                 }
                 if reload {
-                    let ids: Vec<u64> = self.subscribers.keys().copied().collect();
-                    for id in ids {
-                        self.queue_sync(id, None);
-                    }
+                    self.resync_subscribers();
                 }
                 self.publish_info();
                 while let Some(input) = self.inbox.pop_front() {

@@ -20,6 +20,7 @@
 //! byte at a time included. Pure: bytes in, [`WalkEvent`]s out; malformed
 //! input is a [`WalkError`], never a panic.
 
+mod control;
 mod error;
 mod events;
 
@@ -31,6 +32,7 @@ use crate::protocol::message::{
     ABORT, ACKNOWLEDGEMENT, AGGREGATE, AUDIO, COMMAND_AMF0, COMMAND_AMF3, SET_CHUNK_SIZE,
     SET_PEER_BANDWIDTH, USER_CONTROL, VIDEO, WINDOW_ACK_SIZE,
 };
+use control::{be24, be32};
 
 /// Longest chunk header: 3-byte basic + 11-byte message header + 4 extended.
 const MAX_HEADER_LEN: usize = 18;
@@ -463,48 +465,6 @@ impl ChunkWalker {
         });
         Ok(())
     }
-
-    /// Applies what changes how the next chunk is read (spec §5.4).
-    fn apply_control(&mut self, type_id: u8, payload: &[u8]) -> Result<(), WalkError> {
-        if !matches!(type_id, SET_CHUNK_SIZE | ABORT | WINDOW_ACK_SIZE) {
-            return Ok(());
-        }
-        let Some(value) = payload.get(..4).map(be32) else {
-            return Err(WalkError::ControlMessageTooShort {
-                type_id,
-                len: payload.len(),
-            });
-        };
-        match type_id {
-            SET_CHUNK_SIZE => {
-                let limit = self.limits.max_chunk_size;
-                if value == 0 || value & 0x8000_0000 != 0 || value > limit {
-                    return Err(WalkError::InvalidChunkSize { size: value, limit });
-                }
-                self.chunk_size = value;
-            }
-            ABORT => {
-                if let Some(stream) = self.streams.iter_mut().find(|s| s.csid == value) {
-                    stream.received = 0;
-                    stream.kept = None;
-                }
-            }
-            _ => self.ack_window = value,
-        }
-        Ok(())
-    }
-}
-
-fn be24(b: &[u8]) -> u32 {
-    b.iter()
-        .take(3)
-        .fold(0, |acc, &x| (acc << 8) | u32::from(x))
-}
-
-fn be32(b: &[u8]) -> u32 {
-    b.iter()
-        .take(4)
-        .fold(0, |acc, &x| (acc << 8) | u32::from(x))
 }
 
 #[cfg(test)]
